@@ -1,0 +1,3 @@
+"""Budget-round tables (rounds, ballots, tallies)."""
+
+from __future__ import annotations

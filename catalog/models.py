@@ -1,0 +1,3 @@
+"""Catalogue tables (channels, vendors, products, licences, claims)."""
+
+from __future__ import annotations

@@ -1,0 +1,53 @@
+"""softcoop: the Flask application shell of a software users' co-op."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from market import config as config_module
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the environment, overridden by `config`."""
+    app = Flask(
+        __name__,
+        template_folder=str(config_module.ROOT / "templates"),
+        instance_path=str(config_module.INSTANCE),
+    )
+    settings = config_module.from_env()
+    settings.update(config or {})
+    if settings.get("TESTING") or settings.get("DEBUG"):
+        settings["SECRET_KEY"] = settings.get("SECRET_KEY") or "dev-only-not-secret"
+    config_module.validate(settings)
+    app.config.update(settings)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not (app.debug or app.testing)
+        and not settings.get("INSECURE_COOKIES"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+
+    from market import auth, cli, db, web
+    from market.extensions import csrf, limiter, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    auth.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+
+    import allocation
+    import catalog
+
+    catalog.init_app(app)
+    allocation.init_app(app)
+    return app

@@ -1,0 +1,55 @@
+"""Access control, deny by default.
+
+Every endpoint needs a logged-in member unless its view is marked @public. Every endpoint
+of a blueprint whose name starts with "admin" needs an admin. One guard, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+from flask import Blueprint, Flask, abort, current_app, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from market.extensions import login_manager
+from market.members.models import Member
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def public(view: F) -> F:
+    """Mark a view as open to anonymous visitors."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def admin_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
+    """A blueprint whose every route is admin-only (the guard keys on the 'admin' prefix)."""
+    if not name.startswith("admin"):
+        raise ValueError("admin blueprints must be named admin_*")
+    return Blueprint(name, import_name, url_prefix="/admin" + url_prefix)
+
+
+def current_member() -> Member:
+    """The logged-in member (views behind the guard can rely on one being there)."""
+    return cast(Member, current_user._get_current_object())  # type: ignore[attr-defined]
+
+
+def _guard() -> ResponseReturnValue | None:
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and getattr(view, "is_public", False):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if (request.blueprint or "").startswith("admin") and not current_user.is_admin:
+        abort(403)
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Install the guard in front of every request."""
+    app.before_request(_guard)

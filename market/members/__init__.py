@@ -1,0 +1,1 @@
+"""Members: accounts, sign-up, login, profiles and the admin member list."""

@@ -1,0 +1,74 @@
+"""The member table."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+from sqlalchemy import Boolean, CheckConstraint, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from market.db import Base, UTCDateTime, utcnow
+
+
+class MemberClass(enum.StrEnum):
+    """The co-op is multi-stakeholder: consumers, and the co-op's own workers."""
+
+    CONSUMER = "consumer"
+    WORKER = "worker"
+
+
+class MemberStatus(enum.StrEnum):
+    """Where a member stands with their dues."""
+
+    PENDING = "pending"  # signed up, first payment not yet confirmed
+    ACTIVE = "active"
+    PAST_DUE = "past_due"  # a payment failed; keeps access until grace_until
+    LAPSED = "lapsed"
+    CANCELLED = "cancelled"
+
+
+class Member(Base):
+    """A person in the co-op (admins are members with a flag)."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        CheckConstraint("member_class IN ('consumer', 'worker')", name="member_class_known"),
+        CheckConstraint(
+            "status IN ('pending', 'active', 'past_due', 'lapsed', 'cancelled')",
+            name="status_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stored lower-cased, so uniqueness is case-insensitive on every database.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    member_class: Mapped[str] = mapped_column(String(16), default=MemberClass.CONSUMER.value)
+    status: Mapped[str] = mapped_column(String(16), default=MemberStatus.PENDING.value)
+    grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # flask-login protocol
+    is_active = True
+    is_anonymous = False
+    is_authenticated = True
+
+    def get_id(self) -> str:
+        """Session identifier for flask-login."""
+        return str(self.id)
+
+    def in_good_standing(self, now: datetime | None = None) -> bool:
+        """Active, or past due but still within the grace period."""
+        if self.status == MemberStatus.ACTIVE:
+            return True
+        if self.status == MemberStatus.PAST_DUE and self.grace_until is not None:
+            return (now or utcnow()) < self.grace_until
+        return False
+
+    def start_grace(self, days: int, now: datetime | None = None) -> None:
+        """Mark past due with a grace period that ends `days` from now."""
+        self.status = MemberStatus.PAST_DUE.value
+        self.grace_until = (now or utcnow()) + timedelta(days=days)

@@ -1,0 +1,132 @@
+"""Fixtures: infrastructure only (databases, apps, clients, servers, browsers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from market import create_app
+from market.db import database
+from market.members.models import Member
+from tests import support
+
+BACKENDS = ["sqlite"] + (["postgresql"] if support.postgres_url() else [])
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each database test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = support.engine_for(backend, tmp_path_factory.mktemp(backend))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def make_app(engine: Engine) -> Iterator[Callable[..., Flask]]:
+    """Build apps whose every write is rolled back at the end of the test."""
+    conn = engine.connect()
+    outer = conn.begin()
+    made: list[Flask] = []
+
+    def build(**config: Any) -> Flask:
+        cfg = support.app_config(WTF_CSRF_ENABLED=False, DB_CONNECTION=conn)
+        cfg.update(config)
+        app = create_app(cfg)
+        made.append(app)
+        return app
+
+    yield build
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A session on the test's transaction, for factories and for checking results.
+
+    No app context is held open across the test: requests must each get their own `g`.
+    """
+    s = database(app).writer()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[Member], FlaskClient]:
+    """Log the test client in as a member (without going through the password form)."""
+
+    def do(member: Member, c: FlaskClient | None = None) -> FlaskClient:
+        c = c or client
+        with c.session_transaction() as s:
+            s["_user_id"] = str(member.id)
+            s["_fresh"] = True
+        return c
+
+    return do
+
+
+@pytest.fixture
+def live_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database that real servers (threads or processes) can share."""
+    with support.fresh_database(backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def live_server(live_database: str) -> Iterator[support.LiveServer]:
+    with support.threaded_server(live_database) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(support.CHROMIUM).exists():
+        support.skip_or_fail(f"{support.CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=support.CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
