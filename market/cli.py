@@ -45,5 +45,8 @@ def demo_load(if_empty: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the CLI groups."""
+    from market.ledger.cli import books_cli
+
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(books_cli)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member
 
-__all__ = ["Member"]
+__all__ = ["Account", "LedgerTransaction", "Member", "Posting"]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from market import create_app
 from market.db import database
+from market.ledger.services import check_books
 from market.members.models import Member
 from tests import support
 
@@ -34,8 +35,11 @@ def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
 
 
 @pytest.fixture
-def make_app(engine: Engine) -> Iterator[Callable[..., Flask]]:
-    """Build apps whose every write is rolled back at the end of the test."""
+def make_app(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Callable[..., Flask]]:
+    """Build apps whose every write is rolled back at the end of the test.
+
+    Before the rollback, the books are checked (every test that touches money is audited).
+    """
     conn = engine.connect()
     outer = conn.begin()
     made: list[Flask] = []
@@ -48,6 +52,10 @@ def make_app(engine: Engine) -> Iterator[Callable[..., Flask]]:
         return app
 
     yield build
+    if outer.is_active and request.node.get_closest_marker("tampers_books") is None:
+        with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
+            problems = check_books(s)
+        assert problems == [], "books check failed after the test"
     outer.rollback()
     conn.close()
 

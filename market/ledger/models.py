@@ -1,0 +1,59 @@
+"""Ledger tables. Postings and transactions are append-only (database triggers refuse change)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from market.db import Base, UTCDateTime, utcnow
+
+
+class Account(Base):
+    """Somewhere money can be: the pool of a month, a channel's payable, the clearing account."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "pool:2026-11"
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))  # clearing, pool, reserve, channel, vendor, paid
+    currency: Mapped[str] = mapped_column(String(3))
+    # A cache of the sum of this account's postings, kept in step by ledger.services.post
+    # and verified by `books check`.
+    balance_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerTransaction(Base):
+    """One movement of money, keyed by what caused it so that it is booked at most once."""
+
+    __tablename__ = "ledger_txn"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # What caused it, e.g. "invoice:in_123" or "round:7:publish": the idempotency key.
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    memo: Mapped[str] = mapped_column(String(255))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    postings: Mapped[list[Posting]] = relationship(
+        back_populates="txn", order_by="Posting.id", lazy="selectin"
+    )
+
+
+class Posting(Base):
+    """The change one transaction makes to one account."""
+
+    __tablename__ = "posting"
+    __table_args__ = (CheckConstraint("amount_cents <> 0", name="nonzero"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    txn_id: Mapped[int] = mapped_column(ForeignKey("ledger_txn.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+    txn: Mapped[LedgerTransaction] = relationship(back_populates="postings")
+    account: Mapped[Account] = relationship(lazy="joined")
