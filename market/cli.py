@@ -45,8 +45,14 @@ def demo_load(if_empty: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the CLI groups."""
-    from market.ledger.cli import books_cli
+    from market import invariants
+    from market.ledger.cli import books_cli, check_cli
+    from market.ledger.services import check_books
 
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(books_cli)
+    app.cli.add_command(check_cli)
+    invariants.register(
+        app, "ledger transactions sum to zero; balances match postings", check_books
+    )

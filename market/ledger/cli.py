@@ -1,4 +1,4 @@
-"""`flask --app market books check`: recompute every balance and verify the invariants."""
+"""`books check` (the ledger alone) and `check invariants` (everything registered)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from market.db import database
 from market.ledger.services import check_books
 
 books_cli = AppGroup("books", help="The co-op's books.")
+check_cli = AppGroup("check", help="Invariant checks.")
 
 
 @books_cli.command("check")
@@ -23,3 +24,21 @@ def books_check() -> None:
             click.echo(f"PROBLEM: {problem}", err=True)
         sys.exit(1)
     click.echo("Books OK: every transaction sums to zero; every balance matches its postings.")
+
+
+@check_cli.command("invariants")
+def check_invariants() -> None:
+    """Run every registered invariant check; exit 1 if any fails."""
+    from flask import current_app
+
+    from market import invariants
+
+    with database().transaction() as session:
+        results = invariants.run_all(current_app, session)
+    failed = False
+    for name, problems in results.items():
+        click.echo(f"{'ok  ' if not problems else 'FAIL'} {name}")
+        for problem in problems[:20]:
+            click.echo(f"       {problem}")
+        failed = failed or bool(problems)
+    sys.exit(1 if failed else 0)
