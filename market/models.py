@@ -3,5 +3,7 @@
 from __future__ import annotations
 
 from market.members.models import Member
+from market.notifications.models import Notification, OutboxMessage
+from market.proposals.models import Position, PositionChange, Proposal
 
-__all__ = ["Member"]
+__all__ = ["Member", "Notification", "OutboxMessage", "Position", "PositionChange", "Proposal"]
