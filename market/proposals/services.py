@@ -25,6 +25,10 @@ BLOCK_EXPLAINED = (
 )
 
 
+class BlockNeedsReason(DomainError):
+    """A block was given without a reason (the form shows this at the reason field)."""
+
+
 def good_standing(now: datetime) -> ColumnElement[bool]:
     """SQL for Member.in_good_standing(now): active, or past due within the grace period."""
     return or_(
@@ -121,7 +125,7 @@ def take_position(
         raise DomainError("Choose Agree, Abstain, Disagree or Block.") from None
     text = _text(reason, "reason", MAX_REASON, required=False)
     if chosen is Stance.BLOCK and not text:
-        raise DomainError(f"A block needs a reason. {BLOCK_EXPLAINED}")
+        raise BlockNeedsReason(f"A block needs a reason. {BLOCK_EXPLAINED}")
     _lock_open_proposal(session, proposal, now)
     position = _upsert_position(session, proposal, member, chosen, text, now)
     session.add(

@@ -110,8 +110,11 @@ def position(proposal_id: int) -> ResponseReturnValue:
                 form.stance.data or "",
                 form.reason.data,
             )
-        except DomainError as exc:
+        except services.BlockNeedsReason as exc:
             form.reason.errors = [*form.reason.errors, exc.message]
+            return _detail(proposal, form, exc.status_code)
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
             return _detail(proposal, form, exc.status_code)
         flash(f"Your position is saved: {STANCE_LABELS[form.stance.data or '']}.", "success")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id))
@@ -139,6 +142,7 @@ def outcome(proposal_id: int) -> ResponseReturnValue:
     if not services.can_write_outcome(current_member(), proposal):
         abort(403)
     form = OutcomeForm()
+    status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
             services.write_outcome(
@@ -146,10 +150,10 @@ def outcome(proposal_id: int) -> ResponseReturnValue:
             )
         except DomainError as exc:
             form.form_errors.append(exc.message)
+            status = exc.status_code
         else:
             flash("The outcome is published and the members are notified.", "success")
             return redirect(url_for("proposals.detail", proposal_id=proposal.id))
-    status = 400 if request.method == "POST" else 200
     blocked = read.has_standing_block(get_session(), proposal)
     page = render_template(
         "proposals/outcome.html",
