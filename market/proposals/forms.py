@@ -45,7 +45,7 @@ class ProposalForm(FlaskForm):
 
 class PositionForm(FlaskForm):
     stance = RadioField(
-        "Your position",
+        "Position",
         choices=[SelectChoice(value, label) for value, label in STANCE_LABELS.items()],
         validators=[InputRequired("Choose Agree, Abstain, Disagree or Block.")],
     )

@@ -260,11 +260,8 @@ def write_outcome(
     proposal.outcome_by_id = actor.id
     proposal.outcome_at = now
     session.flush()
-    flag = (
-        " It had a block, so it is flagged for discussion."
-        if has_standing_block(session, proposal)
-        else ""
-    )
+    flagged = has_standing_block(session, proposal)
+    flag = "\n\n(It closed with a block, so it is flagged for discussion.)" if flagged else ""
     members = session.scalars(select(Member).where(good_standing(now)).order_by(Member.id))
     notify_many(
         session,
