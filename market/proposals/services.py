@@ -247,7 +247,7 @@ def write_outcome(
     now: datetime | None = None,
 ) -> None:
     """Record the outcome statement after the close, and tell the members."""
-    from market.proposals.results import has_standing_block
+    from market.proposals.results import has_standing_block  # results imports this module
 
     now = now or utcnow()
     if not can_write_outcome(actor, proposal):
