@@ -157,4 +157,4 @@ def chapter_claims(app: Flask, session: Session, rng: random.Random) -> None:
         for name in ("Vaultly Password Manager", "The Ledger Review"):
             claims.claim(session, nia, products[name].id)
         vpn = claims.claim(session, nia, products["Tunnelwise VPN"].id)
-        claims.release(session, nia, vpn.id)  # she does not use a VPN
+        claims.release(session, nia, vpn)  # she does not use a VPN

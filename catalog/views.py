@@ -87,13 +87,13 @@ def product(product_id: int) -> ResponseReturnValue:
 @bp.route("/catalogue/<int:product_id>/claim", methods=["POST"])
 def claim(product_id: int) -> ResponseReturnValue:
     try:
-        made = claims.claim(get_session(), current_member(), product_id)
+        claim_id = claims.claim(get_session(), current_member(), product_id)
     except NotFound:
         abort(404)
     except DomainError as exc:
         return _product_page(product_id, exc.message, exc.status_code)
     flash("Claimed. Your licence is below.", "success")
-    return redirect(url_for("licences.my_licences", _anchor=f"claim-{made.id}"), 303)
+    return redirect(url_for("licences.my_licences", _anchor=f"claim-{claim_id}"), 303)
 
 
 @licences_bp.route("/licences")
