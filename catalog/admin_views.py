@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from decimal import Decimal
+from typing import TypeVar
 
 from flask import (
     Response,
@@ -28,6 +30,7 @@ from market.db import get_session
 from market.errors import DomainError
 
 bp = admin_blueprint("admin_catalog", __name__, "/catalog")
+T = TypeVar("T")
 
 
 def _leader_bp() -> int:
@@ -83,7 +86,8 @@ def channel_edit(channel_id: int | None) -> ResponseReturnValue:
     ), _status()
 
 
-def _or_404(load):  # type: ignore[no-untyped-def]
+def _or_404(load: Callable[[], T]) -> T:
+    """Load a row by a service's getter, answering 404 when it is not there."""
     try:
         return load()
     except DomainError as exc:
