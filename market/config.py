@@ -50,6 +50,14 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PASSWORD_MEMORY_KIB": _int(env, "PASSWORD_MEMORY_KIB", 65536),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         "CSP_EXTRA_SOURCES": env.get("CSP_EXTRA_SOURCES", ""),
+        # Stripe: empty STRIPE_API_BASE means the real https://api.stripe.com; the dev
+        # server and the tests point it at a localstripe they start themselves.
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+        "STRIPE_API_KEY": env.get("STRIPE_API_KEY", ""),
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_JS_URL": env.get("STRIPE_JS_URL", ""),
+        "STRIPE_TIMEOUT_SECONDS": _int(env, "STRIPE_TIMEOUT_SECONDS", 20),
     }
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from market.billing.models import DuesAccount, DuesInvoice, StripeCall, StripeEvent
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member
 
-__all__ = ["Account", "LedgerTransaction", "Member", "Posting"]
+__all__ = [
+    "Account",
+    "DuesAccount",
+    "DuesInvoice",
+    "LedgerTransaction",
+    "Member",
+    "Posting",
+    "StripeCall",
+    "StripeEvent",
+]

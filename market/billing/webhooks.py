@@ -1,0 +1,137 @@
+"""Stripe webhooks: verify, record each event once, apply it in the same transaction.
+
+Unknown customers: the event is stored as *parked* (answered 202, not 200) rather than
+refused. Refusing would make Stripe retry for three days and then drop it; parking keeps it
+in our own table whatever happens, and it is applied as soon as the customer is linked
+(`replay_parked`, called when a member's customer is recorded, and by
+`flask --app market dues replay`). A later delivery of a parked event also retries it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from market.billing import services
+from market.billing.models import StripeEvent
+from market.billing.services import DuesSettings
+from market.db import utcnow
+
+SUBSCRIPTION_EVENTS = {
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+}
+PAID_EVENTS = {"invoice.payment_succeeded", "invoice.paid"}
+FAILED_EVENTS = {"invoice.payment_failed"}
+HANDLED = SUBSCRIPTION_EVENTS | PAID_EVENTS | FAILED_EVENTS
+
+
+class BadSignature(Exception):
+    """The payload is not signed by our webhook secret (or is stale, or not JSON)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one delivery."""
+
+    status: str  # processed | duplicate | parked
+    http_status: int
+
+
+def verify(payload: bytes, signature: str | None, secret: str, tolerance: int = 300) -> dict:
+    """The event, if the raw body carries a valid, fresh signature; else BadSignature."""
+    if not signature or not secret:
+        raise BadSignature("missing signature")
+    try:
+        stripe.Webhook.construct_event(payload, signature, secret, tolerance)
+        event = json.loads(payload)
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise BadSignature(str(exc)) from None
+    if not isinstance(event, dict) or not {"id", "type", "created", "data"} <= event.keys():
+        raise BadSignature("not a Stripe event")
+    return event
+
+
+def _customer_of(event: dict[str, Any]) -> str | None:
+    obj = (event.get("data") or {}).get("object") or {}
+    customer = obj.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    return customer if isinstance(customer, str) else None
+
+
+def ingest(session: Session, event: dict[str, Any], cfg: DuesSettings) -> Outcome:
+    """Record a verified event (once, whatever the concurrency) and apply its effect."""
+    row = session.get(StripeEvent, event["id"], with_for_update=True)
+    if row is None:
+        inserted = session.execute(
+            services._insert(session)(StripeEvent)
+            .values(
+                id=event["id"],
+                type=str(event["type"])[:64],
+                created=int(event["created"]),
+                customer_id=_customer_of(event),
+                payload=json.dumps(event, sort_keys=True),
+                status="parked",
+                note="",
+                received_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(StripeEvent.id)
+        ).scalar()
+        row = session.get(StripeEvent, event["id"], with_for_update=True, populate_existing=True)
+        assert row is not None
+        if inserted is None and row.status == "processed":
+            return Outcome("duplicate", 200)
+    elif row.status == "processed":
+        return Outcome("duplicate", 200)
+    return _apply(session, row, event, cfg)
+
+
+def _apply(session: Session, row: StripeEvent, event: dict[str, Any], cfg: DuesSettings) -> Outcome:
+    if event["type"] not in HANDLED:
+        _mark(row, "processed", "not a dues event")
+        return Outcome("processed", 200)
+    customer = row.customer_id
+    account = services.account_by_customer(session, customer) if customer else None
+    if account is None:
+        _mark(row, "parked", f"unknown customer {customer}")
+        session.flush()
+        return Outcome("parked", 202)
+    obj = event["data"]["object"]
+    seen_at = int(event["created"])
+    if event["type"] in SUBSCRIPTION_EVENTS:
+        services.fulfil(session, account, seen_at=seen_at, cfg=cfg, subscription=obj)
+    elif event["type"] in PAID_EVENTS:
+        services.fulfil(session, account, seen_at=seen_at, cfg=cfg, invoice=obj)
+    else:
+        services.fulfil(
+            session, account, seen_at=seen_at, cfg=cfg, invoice=obj, invoice_event="failed"
+        )
+    _mark(row, "processed", "")
+    session.flush()
+    return Outcome("processed", 200)
+
+
+def _mark(row: StripeEvent, status: str, note: str) -> None:
+    row.status = status
+    row.note = note[:255]
+    row.processed_at = utcnow() if status == "processed" else None
+
+
+def replay_parked(session: Session, cfg: DuesSettings, customer_id: str | None = None) -> int:
+    """Apply parked events (of one customer, or all) in Stripe's order; returns how many."""
+    query = select(StripeEvent).where(StripeEvent.status == "parked")
+    if customer_id is not None:
+        query = query.where(StripeEvent.customer_id == customer_id)
+    done = 0
+    for row in session.scalars(query.order_by(StripeEvent.created, StripeEvent.id)).all():
+        if _apply(session, row, json.loads(row.payload), cfg).status == "processed":
+            done += 1
+    return done
