@@ -94,7 +94,14 @@ def chapter_members(app: Flask, session: Session, rng: random.Random) -> None:
     session.flush()
 
 
-CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [chapter_members]
+def chapter_dues(app: Flask, session: Session, rng: random.Random) -> None:
+    """Dues: Aug-Nov 2026 paid, booked through the webhook's path; two declines in November."""
+    from market.billing.demo import chapter_dues as dues
+
+    dues(app, session, rng)
+
+
+CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [chapter_members, chapter_dues]
 
 
 def load(app: Flask) -> None:
