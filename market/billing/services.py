@@ -248,10 +248,12 @@ def derive_member_status(
 
 def sync_member(session: Session, account: DuesAccount, cfg: DuesSettings) -> Member:
     """Bring the member's status in line with their dues account."""
+    status, grace_until = derive_member_status(account, cfg.grace_days, utcnow())
     member = session.get(Member, account.member_id)
     assert member is not None
-    member.status, member.grace_until = derive_member_status(account, cfg.grace_days, utcnow())
-    session.flush()
+    if (member.status, member.grace_until) != (status, grace_until):
+        member.status, member.grace_until = status, grace_until
+        session.flush()
     return member
 
 
@@ -265,19 +267,25 @@ def fulfil(
     invoice: dict[str, Any] | None = None,
     invoice_event: str = "paid",
 ) -> Member:
-    """Apply what Stripe told us (return page or webhook) to the account, books and member."""
+    """Apply what Stripe told us (return page or webhook) to the account, books and member.
+
+    The booking comes last: it updates the shared pool and reserve rows, whose locks are
+    then held only until the commit that follows.
+    """
     if subscription is not None:
         apply_snapshot(account, subscription, seen_at)
-    if invoice is not None:
-        if invoice_event == "paid":
-            book_paid_invoice(session, account.member_id, invoice, seen_at, cfg)
-            account.ever_paid = True
-            if invoice.get("subscription") or invoice.get("parent"):
-                apply_status(account, "active", seen_at)
-        else:
-            _record_failed_invoice(session, account, invoice, seen_at, cfg)
+    paid = invoice is not None and invoice_event == "paid"
+    if paid and invoice is not None:
+        account.ever_paid = True
+        if invoice.get("subscription") or invoice.get("parent"):
+            apply_status(account, "active", seen_at)
+    elif invoice is not None:
+        _record_failed_invoice(session, account, invoice, seen_at, cfg)
     session.flush()
-    return sync_member(session, account, cfg)
+    member = sync_member(session, account, cfg)
+    if paid and invoice is not None:
+        book_paid_invoice(session, account.member_id, invoice, seen_at, cfg)
+    return member
 
 
 def _record_failed_invoice(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from market.billing import services
@@ -67,43 +67,48 @@ def _customer_of(event: dict[str, Any]) -> str | None:
 
 
 def ingest(session: Session, event: dict[str, Any], cfg: DuesSettings) -> Outcome:
-    """Record a verified event (once, whatever the concurrency) and apply its effect."""
-    row = session.get(StripeEvent, event["id"], with_for_update=True)
-    if row is None:
-        inserted = session.execute(
-            services._insert(session)(StripeEvent)
-            .values(
-                id=event["id"],
-                type=str(event["type"])[:64],
-                created=int(event["created"]),
-                customer_id=_customer_of(event),
-                payload=json.dumps(event, sort_keys=True),
-                status="parked",
-                note="",
-                received_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(StripeEvent.id)
-        ).scalar()
-        row = session.get(StripeEvent, event["id"], with_for_update=True, populate_existing=True)
-        assert row is not None
-        if inserted is None and row.status == "processed":
+    """Record a verified event (once, whatever the concurrency) and apply its effect.
+
+    The row goes in first, as processed: a concurrent delivery of the same event waits on
+    its unique key until this transaction ends, then sees it done. If applying fails the
+    whole transaction (row included) rolls back and Stripe's retry starts afresh.
+    """
+    inserted = session.execute(
+        services._insert(session)(StripeEvent)
+        .values(
+            id=event["id"],
+            type=str(event["type"])[:64],
+            created=int(event["created"]),
+            customer_id=_customer_of(event),
+            payload=json.dumps(event, sort_keys=True),
+            status="processed",
+            note="" if event["type"] in HANDLED else "not a dues event",
+            received_at=utcnow(),
+            processed_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(StripeEvent.id)
+    ).scalar()
+    if inserted is None:
+        row = session.get(StripeEvent, event["id"], with_for_update=True)
+        if row is None or row.status == "processed":
             return Outcome("duplicate", 200)
-    elif row.status == "processed":
-        return Outcome("duplicate", 200)
-    return _apply(session, row, event, cfg)
+    return _apply(session, event, cfg, fresh=inserted is not None)
 
 
-def _apply(session: Session, row: StripeEvent, event: dict[str, Any], cfg: DuesSettings) -> Outcome:
+def _apply(session: Session, event: dict[str, Any], cfg: DuesSettings, fresh: bool) -> Outcome:
+    """Apply an event; `fresh` when its row was just inserted (already marked processed)."""
     if event["type"] not in HANDLED:
-        _mark(row, "processed", "not a dues event")
+        if not fresh:
+            _mark(session, event["id"], "processed", "not a dues event")
         return Outcome("processed", 200)
-    customer = row.customer_id
+    customer = _customer_of(event)
     account = services.account_by_customer(session, customer) if customer else None
     if account is None:
-        _mark(row, "parked", f"unknown customer {customer}")
-        session.flush()
+        _mark(session, event["id"], "parked", f"unknown customer {customer}")
         return Outcome("parked", 202)
+    if not fresh:
+        _mark(session, event["id"], "processed", "")
     obj = event["data"]["object"]
     seen_at = int(event["created"])
     if event["type"] in SUBSCRIPTION_EVENTS:
@@ -114,15 +119,24 @@ def _apply(session: Session, row: StripeEvent, event: dict[str, Any], cfg: DuesS
         services.fulfil(
             session, account, seen_at=seen_at, cfg=cfg, invoice=obj, invoice_event="failed"
         )
-    _mark(row, "processed", "")
-    session.flush()
     return Outcome("processed", 200)
 
 
-def _mark(row: StripeEvent, status: str, note: str) -> None:
-    row.status = status
-    row.note = note[:255]
-    row.processed_at = utcnow() if status == "processed" else None
+def _mark(session: Session, event_id: str, status: str, note: str) -> None:
+    """Set an event's status, unless it already is that (new events start as processed)."""
+    session.execute(
+        update(StripeEvent)
+        .where(
+            StripeEvent.id == event_id,
+            (StripeEvent.status != status) | (StripeEvent.note != note[:255]),
+        )
+        .values(
+            status=status,
+            note=note[:255],
+            processed_at=utcnow() if status == "processed" else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def replay_parked(session: Session, cfg: DuesSettings, customer_id: str | None = None) -> int:
@@ -132,6 +146,6 @@ def replay_parked(session: Session, cfg: DuesSettings, customer_id: str | None =
         query = query.where(StripeEvent.customer_id == customer_id)
     done = 0
     for row in session.scalars(query.order_by(StripeEvent.created, StripeEvent.id)).all():
-        if _apply(session, row, json.loads(row.payload), cfg).status == "processed":
+        if _apply(session, json.loads(row.payload), cfg, fresh=False).status == "processed":
             done += 1
     return done
