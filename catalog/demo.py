@@ -13,7 +13,7 @@ from catalog import claims, services
 from catalog.imports import import_keys
 from catalog.models import Product
 from market.db import utcnow
-from market.members.models import Member, MemberStatus
+from market.members.models import Member
 
 ADMIN_EMAIL = "admin@commons.example"
 NIA_EMAIL = "nia@commons.example"
@@ -125,27 +125,26 @@ def chapter_catalog(app: Flask, session: Session, rng: random.Random) -> None:
             assert result.imported == stock, result.rejected
 
 
-def _claimers(session: Session, rng: random.Random) -> list[Member]:
+def _claimers(session: Session) -> list[Member]:
+    """Members in good standing once the dues chapter has charged everyone, oldest first."""
     now = utcnow()
-    members = list(session.scalars(select(Member).where(Member.is_admin.is_(False))))
-    standing = [m for m in members if m.in_good_standing(now)]
-    if not any(m.email == NIA_EMAIL for m in standing):
-        # Until the dues chapter (which runs before this one once merged) has collected
-        # dues, every demo member is pending. Activate Nia and a few dozen members so the
-        # claims story can be told; the lead removes this when the chapters are merged.
-        for member in [m for m in members if m.email == NIA_EMAIL] + rng.sample(members, 40):
-            member.status = MemberStatus.ACTIVE.value
-        session.flush()
-        standing = [m for m in members if m.in_good_standing(now)]
-    return standing
+    members = session.scalars(
+        select(Member).where(Member.is_admin.is_(False)).order_by(Member.id)
+    )
+    return [m for m in members if m.in_good_standing(now)]
 
 
 def chapter_claims(app: Flask, session: Session, rng: random.Random) -> None:
     """Claims: Nia takes the password manager and a news seat and releases the VPN."""
-    products = {p.name: p for p in session.scalars(select(Product))}
-    standing = _claimers(session, rng)
+    products = {p.name: p for p in session.scalars(select(Product).order_by(Product.name))}
+    standing = _claimers(session)
     nia = next((m for m in standing if m.email == NIA_EMAIL), None)
-    others = [m for m in standing if m is not nia]
+    others = rng.sample([m for m in standing if m is not nia], min(120, len(standing) - 1))
+    if nia is not None:
+        for name in ("Vaultly Password Manager", "The Ledger Review"):
+            claims.claim(session, nia, products[name].id)
+        vpn = claims.claim(session, nia, products["Tunnelwise VPN"].id)
+        claims.release(session, nia, vpn)  # she does not use a VPN
     popular = [p for p in products.values() if p.name != "Kestrel Profiler"]
     for member in others:
         for product in rng.sample(popular, rng.randint(1, 5)):
@@ -153,8 +152,4 @@ def chapter_claims(app: Flask, session: Session, rng: random.Random) -> None:
     # Someone took the last-but-one profiler: the stock page shows it running low.
     for member in others[:3]:
         claims.claim(session, member, products["Kestrel Profiler"].id)
-    if nia is not None:
-        for name in ("Vaultly Password Manager", "The Ledger Review"):
-            claims.claim(session, nia, products[name].id)
-        vpn = claims.claim(session, nia, products["Tunnelwise VPN"].id)
-        claims.release(session, nia, vpn)  # she does not use a VPN
+

@@ -45,6 +45,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     cli.init_app(app)
 
+    from market import billing, ledger
+
+    ledger.init_app(app)
+    billing.init_app(app)
+
     import allocation
     import catalog
 

@@ -58,6 +58,14 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         # Benchmark-only endpoints (python -m catalog.bench); never set in production.
         "BENCH_ENDPOINTS": _flag(env, "BENCH_ENDPOINTS"),
+        # Stripe: empty STRIPE_API_BASE means the real https://api.stripe.com; the dev
+        # server and the tests point it at a localstripe they start themselves.
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+        "STRIPE_API_KEY": env.get("STRIPE_API_KEY", ""),
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_JS_URL": env.get("STRIPE_JS_URL", ""),
+        "STRIPE_TIMEOUT_SECONDS": _int(env, "STRIPE_TIMEOUT_SECONDS", 20),
     }
 
 

@@ -96,11 +96,19 @@ def chapter_members(app: Flask, session: Session, rng: random.Random) -> None:
     session.flush()
 
 
+def chapter_dues(app: Flask, session: Session, rng: random.Random) -> None:
+    """Dues: Aug-Nov 2026 paid, booked through the webhook's path; two declines in November."""
+    from market.billing.demo import chapter_dues as dues
+
+    dues(app, session, rng)
+
+
 CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [
     chapter_members,
-    chapter_decisions,
+    chapter_dues,
     chapter_catalog,
     chapter_claims,
+    chapter_decisions,
 ]
 
 

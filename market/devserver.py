@@ -1,22 +1,51 @@
-"""`make run`: migrate, load the demo when empty, and serve at http://127.0.0.1:5000."""
+"""`make run`: migrate, load the demo when empty, and serve at http://127.0.0.1:5000.
+
+Unless STRIPE_API_KEY is set (real Stripe, test mode), a localstripe is started beside the
+app on port 8420, its webhook pointed at this app, and stopped when the server stops.
+"""
 
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 
 from market import create_app, demo, migrate
+from market.billing import fakestripe
 from market.db import database
+
+PORT = 5000
+STRIPE_PORT = int(os.environ.get("LOCALSTRIPE_PORT", "8420"))
+
+
+def _fake_stripe(stack: ExitStack) -> None:
+    base = stack.enter_context(fakestripe.running(STRIPE_PORT, log=None))
+    fakestripe.register_webhook(
+        base,
+        "softcoop-dev",
+        f"http://127.0.0.1:{PORT}/billing/stripe/webhook",
+        fakestripe.DEV_WEBHOOK_SECRET,
+    )
+    os.environ.update(
+        STRIPE_API_BASE=base,
+        STRIPE_API_KEY=fakestripe.DEV_API_KEY,
+        STRIPE_PUBLISHABLE_KEY=fakestripe.DEV_PUBLISHABLE_KEY,
+        STRIPE_WEBHOOK_SECRET=fakestripe.DEV_WEBHOOK_SECRET,
+    )
+    print(f"localstripe (fake Stripe) is at {base}; test card 4242 4242 4242 4242", flush=True)
 
 
 def main() -> None:
     """Prepare the local database and serve the development app."""
     os.environ.setdefault("FLASK_DEBUG", "1")
-    app = create_app()
-    with app.app_context():
-        migrate.upgrade(database(app).engine)
-        demo.ensure_loaded(app)
-    print("\nsoftcoop is at http://127.0.0.1:5000  (Ctrl-C to stop)\n", flush=True)
-    app.run(host="127.0.0.1", port=5000, debug=True, use_reloader=False)
+    with ExitStack() as stack:
+        if not os.environ.get("STRIPE_API_KEY"):
+            _fake_stripe(stack)
+        app = create_app()
+        with app.app_context():
+            migrate.upgrade(database(app).engine)
+            demo.ensure_loaded(app)
+        print(f"\nsoftcoop is at http://127.0.0.1:{PORT}  (Ctrl-C to stop)\n", flush=True)
+        app.run(host="127.0.0.1", port=PORT, debug=True, use_reloader=False)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from market.billing.models import DuesAccount, DuesInvoice, StripeCall, StripeEvent
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member
 from market.notifications.models import Notification, OutboxMessage
@@ -9,6 +10,8 @@ from market.proposals.models import Position, PositionChange, Proposal
 
 __all__ = [
     "Account",
+    "DuesAccount",
+    "DuesInvoice",
     "LedgerTransaction",
     "Member",
     "Notification",
@@ -17,4 +20,6 @@ __all__ = [
     "PositionChange",
     "Posting",
     "Proposal",
+    "StripeCall",
+    "StripeEvent",
 ]

@@ -109,6 +109,27 @@ def live_server(live_database: str) -> Iterator[support.LiveServer]:
 
 
 @pytest.fixture(scope="session")
+def localstripe_server() -> Iterator[str]:
+    """One localstripe per test session (started lazily, by the tests that need it)."""
+    try:
+        server = support.localstripe()
+        url = server.__enter__()
+    except (OSError, RuntimeError) as exc:
+        support.skip_or_fail(f"localstripe could not start: {exc}")
+    yield url
+    server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def localstripe(localstripe_server: str) -> str:
+    """The session's localstripe, emptied for this test; its URL is the STRIPE_API_BASE."""
+    from market.billing import fakestripe
+
+    fakestripe.reset(localstripe_server)
+    return localstripe_server
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(support.CHROMIUM).exists():
         support.skip_or_fail(f"{support.CHROMIUM} is missing: apt-get install chromium")

@@ -26,6 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 STRICT = os.environ.get("SOFTCOOP_STRICT") == "1"
 CHROMIUM = "/usr/bin/chromium"
 FAST_HASH = {"PASSWORD_TIME_COST": 1, "PASSWORD_MEMORY_KIB": 8192}
+WEBHOOK_SECRET = "whsec_test_softcoop"
+STRIPE_KEYS = {
+    "STRIPE_API_KEY": "sk_test_softcoop",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_softcoop",
+    "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+}
 
 
 def skip_or_fail(reason: str) -> None:
@@ -97,6 +103,7 @@ def app_config(**overrides: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret",
         "RATELIMIT_STORAGE_URI": "memory://",
         **FAST_HASH,
+        **STRIPE_KEYS,
     }
     cfg.update(overrides)
     return cfg
@@ -235,3 +242,10 @@ def count_queries(engine: Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+@contextmanager
+def localstripe() -> Iterator[str]:
+    """A localstripe (fake Stripe) on a free port for the test session; yields its URL."""
+    from market.billing import fakestripe
+
+    with fakestripe.running(free_port()) as url:
+        yield url

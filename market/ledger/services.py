@@ -124,21 +124,34 @@ def post(
     ).scalar()
     if inserted is None:
         return None  # booked before: the effect of an event happens once
-    # Lock accounts in a fixed order so concurrent bookings never deadlock.
-    for code in sorted(changes):
-        account = get_account(session, code, currency)
-        session.add(Posting(txn_id=inserted, account_id=account.id, amount_cents=changes[code]))
-        # One atomic UPDATE: concurrent bookings to one account add up instead of
-        # overwriting each other's read-modify-write.
+    accounts = {code: get_account(session, code, currency) for code in sorted(changes)}
+    session.add_all(
+        Posting(txn_id=inserted, account_id=accounts[code].id, amount_cents=changes[code])
+        for code in sorted(changes)
+    )
+    session.flush()
+    txn = session.get(LedgerTransaction, inserted)
+    _add_to_balances(session, {accounts[code].id: cents for code, cents in changes.items()})
+    for account in accounts.values():
+        session.expire(account, ["balance_cents"])
+    return txn
+
+
+def _add_to_balances(session: Session, changes: dict[int, int]) -> None:
+    """Add to the cached balances, as the last thing `post` does.
+
+    Shared accounts (the month's pool, the reserve) are hot rows whose locks are held until
+    commit, so taking them last keeps concurrent bookings from queueing behind each other's
+    other work. Rows are updated in a fixed order so bookings never deadlock, and each
+    update is relative, so concurrent bookings add up instead of overwriting each other.
+    """
+    for account_id in sorted(changes):
         session.execute(
             update(Account)
-            .where(Account.id == account.id)
-            .values(balance_cents=Account.balance_cents + changes[code])
+            .where(Account.id == account_id)
+            .values(balance_cents=Account.balance_cents + changes[account_id])
             .execution_options(synchronize_session=False)
         )
-        session.expire(account, ["balance_cents"])
-    session.flush()
-    return session.get(LedgerTransaction, inserted)
 
 
 def balance(session: Session, code: str) -> int:

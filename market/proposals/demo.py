@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.db import utcnow
-from market.members.models import Member, MemberStatus
+from market.members.models import Member
 from market.proposals.services import close_due, start_proposal, take_position, write_outcome
 
 OPS_TITLE = "Raise the operations share to 12 % to fund support"
@@ -45,14 +45,8 @@ part of their split behind learning. Its steward has agreed to the co-op's chann
 def _demo_members(session: Session, numbers: range) -> list[Member]:
     emails = [f"member{i:03d}@commons.example" for i in numbers]
     found = session.scalars(select(Member).where(Member.email.in_(emails)).order_by(Member.email))
-    members = list(found)
-    for member in members:
-        # Demo shortcut: only members in good standing may propose or vote, and demo members
-        # are 'pending' until the dues chapter charges them; activate just the ones used here.
-        if not member.in_good_standing():
-            member.status = MemberStatus.ACTIVE.value
-    session.flush()
-    return members
+    # The dues chapter has charged everyone; only members in good standing may take part.
+    return [m for m in found if m.in_good_standing()]
 
 
 def chapter_decisions(app: Flask, session: Session, rng: random.Random) -> None:

@@ -16,7 +16,7 @@ from tests.factories import make_member
 
 def test_demo_decision_is_blocked_flagged_and_has_an_outcome(app: Flask, session: Session) -> None:
     for i in range(30):
-        make_member(session, status="pending", email=f"member{i:03d}@commons.example")
+        make_member(session, email=f"member{i:03d}@commons.example")
     with app.app_context():
         chapter_decisions(app, session, random.Random(2026))
     ops = session.scalars(select(Proposal).where(Proposal.title == OPS_TITLE)).one()

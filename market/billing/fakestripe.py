@@ -1,0 +1,88 @@
+"""Run localstripe (a fake Stripe for development, the demo and tests) and wire it to an app.
+
+`python -m market.billing.fakestripe --port 8420` starts it without its habit of pickling
+its whole state to /tmp/localstripe.pickle after every write (slow, and shared by every
+localstripe on the machine); each run starts from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+DEV_API_KEY = "sk_test_softcoop_dev"
+DEV_PUBLISHABLE_KEY = "pk_test_softcoop_dev"
+DEV_WEBHOOK_SECRET = "whsec_softcoop_dev"
+
+
+def _request(method: str, url: str, data: dict[str, Any] | None = None) -> None:
+    body = json.dumps(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body, method=method)
+    with urllib.request.urlopen(req, timeout=5):
+        pass
+
+
+def register_webhook(base: str, name: str, url: str, secret: str) -> None:
+    """Tell localstripe to deliver signed events for everything to `url`."""
+    _request("POST", f"{base}/_config/webhooks/{name}", {"url": url, "secret": secret})
+
+
+def reset(base: str) -> None:
+    """Forget every customer, subscription and invoice (webhooks stay registered)."""
+    _request("DELETE", f"{base}/_config/data")
+
+
+def _wait(base: str, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"localstripe exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=1):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise RuntimeError(f"localstripe at {base} did not start")
+
+
+@contextmanager
+def running(port: int, log: IO[bytes] | int | None = subprocess.DEVNULL) -> Iterator[str]:
+    """A localstripe on 127.0.0.1:port for the duration of the block; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "market.billing.fakestripe", "--port", str(port)],
+        stdout=log,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base, proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    """Start localstripe in this process, from scratch and without its disk dumps."""
+    from localstripe import resources, server
+
+    resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
+    resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
+    if "--from-scratch" not in sys.argv:
+        sys.argv.append("--from-scratch")
+    server.start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""Read-only views of the books: the public month-by-month summary and the admin ledger.
+
+Each report is a fixed number of queries, however many months or rows there are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session, aliased
+
+from market.billing.models import DuesInvoice
+from market.ledger.models import Account, LedgerTransaction, Posting
+from market.ledger.services import PAID_OUT, RESERVE
+from market.money import Money
+
+
+@dataclass
+class MonthRow:
+    """One month of the co-op's money, in cents (aggregates only: no names)."""
+
+    month: str
+    collected: int = 0
+    members_paying: int = 0
+    pool: int = 0
+    reserve: int = 0
+    allocated: int = 0
+    paid_out: int = 0
+
+    @property
+    def unallocated(self) -> int:
+        """What is still in the month's pool."""
+        return self.pool - self.allocated
+
+
+@dataclass
+class Books:
+    """The public Books page: months, newest first, and totals."""
+
+    months: list[MonthRow]
+    totals: MonthRow = field(default_factory=lambda: MonthRow("total"))
+
+
+def _month_of(session: Session, column: Any) -> ColumnElement[str]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def books(session: Session) -> Books:
+    """Per month: dues collected, members paying, pool, reserve, allocated and paid out."""
+    pool_acct = aliased(Account)
+    pool_post = aliased(Posting)
+    rows: dict[str, MonthRow] = {}
+
+    def row(code_or_month: str) -> MonthRow:
+        month = code_or_month.removeprefix("pool:")
+        return rows.setdefault(month, MonthRow(month))
+
+    dues_in = (
+        select(pool_acct.code, func.sum(pool_post.amount_cents))
+        .join(pool_acct, pool_post.account_id == pool_acct.id)
+        .join(LedgerTransaction, LedgerTransaction.id == pool_post.txn_id)
+        .where(pool_acct.kind == "pool", LedgerTransaction.kind == "dues")
+        .group_by(pool_acct.code)
+    )
+    for code, cents in session.execute(dues_in):
+        row(code).pool = int(cents)
+    reserve_post = aliased(Posting)
+    reserve_acct = aliased(Account)
+    reserve_in = (
+        select(pool_acct.code, func.sum(reserve_post.amount_cents))
+        .join(reserve_acct, reserve_post.account_id == reserve_acct.id)
+        .join(pool_post, pool_post.txn_id == reserve_post.txn_id)
+        .join(pool_acct, pool_post.account_id == pool_acct.id)
+        .join(LedgerTransaction, LedgerTransaction.id == reserve_post.txn_id)
+        .where(reserve_acct.code == RESERVE, pool_acct.kind == "pool")
+        .where(LedgerTransaction.kind == "dues")
+        .group_by(pool_acct.code)
+    )
+    for code, cents in session.execute(reserve_in):
+        row(code).reserve = int(cents)
+    allocated = (
+        select(pool_acct.code, func.sum(pool_post.amount_cents))
+        .join(pool_acct, pool_post.account_id == pool_acct.id)
+        .where(pool_acct.kind == "pool", pool_post.amount_cents < 0)
+        .group_by(pool_acct.code)
+    )
+    for code, cents in session.execute(allocated):
+        row(code).allocated = -int(cents)
+    paying = (
+        select(DuesInvoice.month, func.count(func.distinct(DuesInvoice.member_id)))
+        .where(DuesInvoice.status == "paid")
+        .group_by(DuesInvoice.month)
+    )
+    for month, count in session.execute(paying):
+        row(month).members_paying = int(count)
+    _paid_out(session, row)
+    return _finish(rows)
+
+
+def _paid_out(session: Session, row) -> None:  # type: ignore[no-untyped-def]
+    month = _month_of(session, LedgerTransaction.occurred_at)
+    query = (
+        select(month, func.sum(Posting.amount_cents))
+        .join(LedgerTransaction, LedgerTransaction.id == Posting.txn_id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Account.code == PAID_OUT)
+        .group_by(month)
+    )
+    for m, cents in session.execute(query):
+        row(m).paid_out = int(cents)
+
+
+def _finish(rows: dict[str, MonthRow]) -> Books:
+    months = sorted(rows.values(), key=lambda r: r.month, reverse=True)
+    totals = MonthRow("total")
+    for r in months:
+        r.collected = r.pool + r.reserve
+        totals.collected += r.collected
+        totals.pool += r.pool
+        totals.reserve += r.reserve
+        totals.allocated += r.allocated
+        totals.paid_out += r.paid_out
+    return Books(months, totals)
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """What the admin asked to see."""
+
+    kind: str = ""
+    account: str = ""
+    start: date | None = None
+    end: date | None = None  # inclusive
+
+    def apply(self, query: Select) -> Select:  # type: ignore[type-arg]
+        """Narrow a query over LedgerTransaction to this filter."""
+        if self.kind:
+            query = query.where(LedgerTransaction.kind == self.kind)
+        if self.account:
+            query = query.where(
+                LedgerTransaction.postings.any(Posting.account.has(Account.code == self.account))
+            )
+        if self.start:
+            query = query.where(
+                LedgerTransaction.occurred_at >= datetime.combine(self.start, time(), UTC)
+            )
+        if self.end:
+            end = datetime.combine(self.end + timedelta(days=1), time(), UTC)
+            query = query.where(LedgerTransaction.occurred_at < end)
+        return query
+
+
+def accounts(session: Session) -> list[Account]:
+    """Every account with its balance."""
+    return list(session.scalars(select(Account).order_by(Account.kind, Account.code)))
+
+
+def kinds(session: Session) -> list[str]:
+    """The kinds of transaction the books hold (for the filter)."""
+    return list(session.scalars(select(LedgerTransaction.kind).distinct().order_by("kind")))
+
+
+def transactions(
+    session: Session, flt: LedgerFilter, page: int = 1, per_page: int = 50
+) -> tuple[list[LedgerTransaction], int, int]:
+    """One page of transactions (newest first) with their postings; (rows, page, pages)."""
+    total = session.scalar(flt.apply(select(func.count(LedgerTransaction.id)))) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    query = flt.apply(select(LedgerTransaction)).order_by(
+        LedgerTransaction.occurred_at.desc(), LedgerTransaction.id.desc()
+    )
+    rows = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return rows, page, pages
+
+
+def _cell(value: str) -> str:
+    # Spreadsheets run cells that start like formulas; keep exports inert.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def csv_export(session: Session, flt: LedgerFilter) -> str:
+    """Every posting of the filtered transactions as CSV (amounts in major units)."""
+    query = (
+        flt.apply(select(LedgerTransaction))
+        .order_by(LedgerTransaction.occurred_at, LedgerTransaction.id)
+        .execution_options(yield_per=500)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["txn_id", "occurred_at", "kind", "key", "memo", "account", "amount", "currency"]
+    )
+    for txn in session.scalars(query):
+        writer.writerows(_posting_rows(txn))
+    return out.getvalue()
+
+
+def _posting_rows(txn: LedgerTransaction) -> Iterable[list[str]]:
+    for p in txn.postings:
+        amount: Decimal = Money(p.amount_cents, p.account.currency).decimal()
+        yield [
+            str(txn.id),
+            txn.occurred_at.isoformat(),
+            txn.kind,
+            _cell(txn.key),
+            _cell(txn.memo),
+            p.account.code,
+            str(amount),
+            p.account.currency,
+        ]

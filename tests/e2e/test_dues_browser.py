@@ -1,0 +1,77 @@
+"""Browser: sign up, pay the first dues on localstripe's card form, see it in the Books."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from market.billing import fakestripe
+from market.billing.models import StripeEvent
+from market.db import database
+from tests import support
+
+
+def _wait_for_webhook(server: support.LiveServer, timeout: float = 10) -> list[str]:
+    """localstripe delivers its events about a second later; wait until they are in."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with database(server.app).transaction() as session:
+            types = list(
+                session.scalars(select(StripeEvent.type).where(StripeEvent.status == "processed"))
+            )
+        if "invoice.payment_succeeded" in types:
+            return types
+        time.sleep(0.2)
+    return []
+
+
+def test_sign_up_pay_and_see_the_books(
+    page: Any, live_database: str, localstripe: str, tmp_path: Path
+) -> None:
+    with support.threaded_server(live_database, STRIPE_API_BASE=localstripe) as server:
+        base = server.url
+        fakestripe.register_webhook(
+            localstripe, "e2e", base + "/billing/stripe/webhook", support.WEBHOOK_SECRET
+        )
+        page.goto(base + "/signup")
+        page.get_by_label("Email").fill("nia@example.com")
+        page.get_by_label("Display name").fill("Nia Okafor")
+        page.get_by_label("Password").fill("a long enough password")
+        page.get_by_role("button", name="Create my account").click()
+        page.get_by_role("link", name="My dues").click()
+        assert page.get_by_text("pending").first.is_visible()
+        page.get_by_role("button", name="Pay my dues by card").click()
+
+        page.wait_for_url(base + "/dues/pay")
+        card = page.locator("#card-element")
+        card.get_by_placeholder("number").fill("4242424242424242")
+        card.get_by_placeholder("exp_month").fill("12")
+        card.get_by_placeholder("exp_year").fill("30")
+        card.get_by_placeholder("cvc").fill("123")
+        card.get_by_placeholder("postal_code").fill("10001")
+        page.screenshot(path=str(tmp_path / "card-form.png"), full_page=True)
+        page.get_by_role("button", name="Pay $5.00 a month").click()
+
+        page.wait_for_url(base + "/dues")
+        assert page.get_by_text("you are an active member").is_visible()
+        assert page.locator(".status-active").first.is_visible()
+        page.screenshot(path=str(tmp_path / "my-dues.png"), full_page=True)
+
+        month = datetime.now(UTC).strftime("%Y-%m")
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Books").click()
+        row = page.get_by_role("row", name=month)
+        assert row.get_by_role("cell").nth(0).inner_text() == "$5.00"
+        assert row.get_by_role("cell").nth(1).inner_text() == "1"
+        assert row.get_by_role("cell").nth(2).inner_text() == "$4.50"
+        assert row.get_by_role("cell").nth(3).inner_text() == "$0.50"
+        page.screenshot(path=str(tmp_path / "books.png"), full_page=True)
+        # Stripe's own webhooks arrive afterwards and change nothing more.
+        assert "invoice.payment_succeeded" in _wait_for_webhook(server)
+        page.reload()
+        assert (
+            page.get_by_role("row", name=month).get_by_role("cell").nth(0).inner_text() == "$5.00"
+        )

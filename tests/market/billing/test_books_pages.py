@@ -1,0 +1,95 @@
+"""The public Books page and the admin ledger with its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from market.billing import services
+from market.billing.services import DuesSettings
+from market.db import database
+from market.members.models import Member
+from tests.factories import make_member
+from tests.market.billing.stripe_fakes import NOV_1, invoice, make_dues_account
+
+DAY = 86400
+
+
+def _pay(session: Session, member: Member, month_start: int, n: int) -> None:
+    account = services.account_by_customer(session, f"cus_books_{member.id}")
+    if account is None:
+        account = make_dues_account(session, member, f"cus_books_{member.id}")
+    bill = invoice(f"in_books_{member.id}_{n}", f"cus_books_{member.id}", period_start=month_start)
+    services.fulfil(session, account, seen_at=month_start, cfg=DuesSettings(), invoice=bill)
+    session.commit()
+
+
+@contextmanager
+def _count_queries(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+    engine = database(app).engine
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+
+
+def test_books_shows_each_month_without_names(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    alice = make_member(session, display_name="Alice Secret")
+    bob = make_member(session, display_name="Bob Secret")
+    _pay(session, alice, NOV_1 - 31 * DAY, 1)
+    _pay(session, alice, NOV_1, 2)
+    _pay(session, bob, NOV_1, 3)
+    with _count_queries(app) as few:
+        page = client.get("/books").get_data(as_text=True)
+    assert "2026-11" in page and "2026-10" in page
+    assert "$10.00" in page and "$9.00" in page and "$1.00" in page
+    assert "Secret" not in page
+    for n in range(4, 10):  # more months cost no more queries
+        _pay(session, bob, NOV_1 - (31 * n) * DAY, n)
+    with _count_queries(app) as many:
+        client.get("/books")
+    assert len(many) == len(few) <= 8
+
+
+def test_admin_ledger_filters_and_exports(
+    app: Flask, session: Session, login: Callable[..., FlaskClient]
+) -> None:
+    member = make_member(session)
+    _pay(session, member, NOV_1, 1)
+    _pay(session, member, NOV_1 - 31 * DAY, 2)
+    admin = login(make_member(session, admin=True), app.test_client())
+    page = admin.get("/admin/ledger/").get_data(as_text=True)
+    assert "pool:2026-11" in page and "reserve:ops" in page and "$1.00" in page
+    narrowed = admin.get("/admin/ledger/?account=pool:2026-10").get_data(as_text=True)
+    assert f"in_books_{member.id}_2" in narrowed
+    assert f"in_books_{member.id}_1" not in narrowed
+    dated = admin.get("/admin/ledger/?start=2026-11-01&end=2026-11-30").get_data(as_text=True)
+    assert f"in_books_{member.id}_1" in dated and f"in_books_{member.id}_2" not in dated
+    export = admin.get("/admin/ledger/export.csv?kind=dues")
+    assert export.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+    assert len(rows) == 6
+    assert sum(int(r["amount"].replace(".", "")) for r in rows) == 0
+    assert {r["account"] for r in rows} == {
+        "clearing:stripe",
+        "pool:2026-11",
+        "pool:2026-10",
+        "reserve:ops",
+    }
+    member_client = login(member, app.test_client())
+    assert member_client.get("/admin/ledger/export.csv").status_code == 403
