@@ -1,0 +1,1 @@
+"""Budget allocation: rules (pure), rounds, ballots, tallies, audit."""
