@@ -55,9 +55,7 @@ class AuditFile:
     rows_by_weight: dict[int, list[list[int]]] = field(default_factory=lambda: defaultdict(list))
 
 
-def _header(path: Path) -> tuple[AuditFile, list[str], Iterator[str]]:
-    handle = path.open(encoding="utf-8", newline="")
-    lines = iter(handle)
+def _header(lines: Iterator[str]) -> tuple[AuditFile, list[str]]:
     audit = AuditFile()
     raw: list[str] = []
     for line in lines:
@@ -79,7 +77,7 @@ def _header(path: Path) -> tuple[AuditFile, list[str], Iterator[str]]:
             audit.channel_names.append(rec[2])
             audit.published_cents.append(int(rec[3]))
         elif key == "receipt":
-            return audit, raw, lines  # the column row ends the header
+            return audit, raw  # the column row ends the header
         else:
             raise AuditFileError(f"unexpected header line {line!r}")
     raise AuditFileError("no ballot columns row: not a softcoop audit file")
@@ -87,7 +85,12 @@ def _header(path: Path) -> tuple[AuditFile, list[str], Iterator[str]]:
 
 def read(path: Path) -> AuditFile:
     """Parse an audit file and verify its hash chain; raises AuditFileError when broken."""
-    audit, header, lines = _header(path)
+    with path.open(encoding="utf-8", newline="") as handle:
+        return _read(iter(handle))
+
+
+def _read(lines: Iterator[str]) -> AuditFile:
+    audit, header = _header(lines)
     prev = chain_start(header)
     width = len(audit.channel_ids)
     count = 0
