@@ -69,7 +69,14 @@ def _basis_points(raw: str) -> int:
 
 
 def _lock_open_round(session: Session, round_id: int) -> Round:
-    rnd = session.scalar(select(Round).where(Round.id == round_id).with_for_update(read=True))
+    rnd = session.scalar(
+        select(Round)
+        .where(Round.id == round_id)
+        .with_for_update(read=True)
+        # The view may have loaded the round before the close committed: reload it from the
+        # locked row rather than trust the identity map.
+        .execution_options(populate_existing=True)
+    )
     if rnd is None:
         raise DomainError("That round does not exist.")
     return rnd
