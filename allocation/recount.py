@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from allocation.histogram import counts_from_dense, outcome, weighted_histogram
+from allocation.histogram import counts_from_arrays, outcome, weighted_histogram
 
 MAGIC = "softcoop-audit"
 VERSION = "1"
+BASIS_POINTS = 10_000
 
 
 class AuditFileError(ValueError):
@@ -52,7 +53,11 @@ class AuditFile:
     published_cents: list[int] = field(default_factory=list)
     ballots: int = 0
     head: str = ""
-    rows_by_weight: dict[int, list[list[int]]] = field(default_factory=lambda: defaultdict(list))
+    # Per weight (thousandths): (channel index, bp) of every positive share, and ballot count.
+    shares_by_weight: dict[int, list[tuple[int, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    ballots_by_weight: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
 
 def _header(lines: Iterator[str]) -> tuple[AuditFile, list[str]]:
@@ -92,7 +97,7 @@ def read(path: Path) -> AuditFile:
 def _read(lines: Iterator[str]) -> AuditFile:
     audit, header = _header(lines)
     prev = chain_start(header)
-    width = len(audit.channel_ids)
+    index = {cid: j for j, cid in enumerate(audit.channel_ids)}
     count = 0
     for number, line in enumerate(lines, start=len(header) + 1):
         line = line.rstrip("\r\n")
@@ -103,10 +108,18 @@ def _read(lines: Iterator[str]) -> AuditFile:
         prev = chain_next(prev, row)
         if chain != prev:
             raise AuditFileError(f"line {number}: the hash chain breaks here")
-        parts = row.split(",")
-        if len(parts) != width + 2:
-            raise AuditFileError(f"line {number}: expected {width} shares")
-        audit.rows_by_weight[int(parts[1])].append([int(p) for p in parts[2:]])
+        _receipt, weight, split = row.split(",")
+        shares = audit.shares_by_weight[int(weight)]
+        total = 0
+        for pair in split.split():
+            cid, _, bp = pair.partition(":")
+            if int(cid) not in index or not 0 < int(bp) <= BASIS_POINTS:
+                raise AuditFileError(f"line {number}: bad share {pair!r}")
+            shares.append((index[int(cid)], int(bp)))
+            total += int(bp)
+        if total != BASIS_POINTS:
+            raise AuditFileError(f"line {number}: the split sums to {total}, not 10000")
+        audit.ballots_by_weight[int(weight)] += 1
         count += 1
     if audit.head != prev:
         raise AuditFileError("the final hash does not match the chain")
@@ -131,10 +144,12 @@ class Recount:
 def recount(path: Path) -> Recount:
     """Recompute a round's outcome from its audit file."""
     audit = read(path)
-    counts = {
-        w: counts_from_dense(np.asarray(rows, dtype=np.int64))
-        for w, rows in audit.rows_by_weight.items()
-    }
+    counts = {}
+    for w, n in audit.ballots_by_weight.items():
+        pairs = np.array(audit.shares_by_weight[w], dtype=np.int64).reshape(-1, 2)
+        ones = np.ones(len(pairs), dtype=np.int64)
+        m = len(audit.channel_ids)
+        counts[w] = counts_from_arrays(m, n, pairs[:, 0], pairs[:, 1], ones)
     hist = weighted_histogram(counts)
     if hist is None:
         cents = [0] * len(audit.channel_ids)  # no ballots: the pool carried over

@@ -97,6 +97,16 @@ def chapter_members(app: Flask, session: Session, rng: random.Random) -> None:
 CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [chapter_members]
 
 
+def _rounds_chapter(app: Flask, session: Session, rng: random.Random) -> None:
+    """Budget rounds: three published months and November open (see allocation.demo)."""
+    from allocation.demo import chapter_rounds
+
+    chapter_rounds(app, session, rng)
+
+
+CHAPTERS.append(_rounds_chapter)
+
+
 def load(app: Flask) -> None:
     """Run every chapter, each in its own transaction."""
     rng = random.Random(2026)
