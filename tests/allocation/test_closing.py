@@ -108,7 +108,7 @@ def test_admin_closes_books_exactly_and_the_file_recounts(
 
     page = app.test_client().get(f"/rounds/{rnd.id}/results").get_data(as_text=True)
     assert "<svg" in page and "Independent Markets" in page and rnd.audit_head in page
-    assert "98 % (40 ballots of 41 eligible members)" in page  # the opening admin did not vote
+    assert "98 % (40 of 41 eligible members voted)" in page  # the opening admin did not vote
 
     with app.test_client().get(f"/rounds/{rnd.id}/audit.csv") as csv:
         assert csv.status_code == 200 and csv.mimetype == "text/csv"
