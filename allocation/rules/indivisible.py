@@ -25,6 +25,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -84,24 +85,34 @@ def _raw_groups(
     return {k: math.fsum(ws) for k, ws in raw.items()}
 
 
-def _group(
+def _incidence(
     approvals: Sequence[Collection[str]], index: Mapping[str, int], weights: Sequence[float] | None
-) -> dict[tuple[int, ...], float]:
-    """Distinct ballots (sorted project indices) -> total weight of the voters casting each."""
-    groups: dict[tuple[int, ...], list[float]] = {}
-    for key, w in _raw_groups(approvals, weights).items():
+) -> tuple[FloatArray, IntArray, IntArray]:
+    """Weight of each distinct ballot and its (ballot group, project index) approval pairs."""
+    raw = _raw_groups(approvals, weights)
+    keys = list(raw)
+    for key in keys:
         if isinstance(key, str):
             raise ValueError(f"ballot {_first(approvals, key)}: must be a collection of ids")
-        try:
-            idx = tuple(sorted(index[p] for p in key))  # type: ignore[attr-defined]
-        except KeyError as exc:
-            i = _first(approvals, key)
-            raise ValueError(f"ballot {i}: unknown project id {exc.args[0]!r}") from None
-        if len(set(idx)) != len(idx):
-            i = _first(approvals, key)
-            raise ValueError(f"ballot {i}: approves a project more than once")
-        groups.setdefault(idx, []).append(w)
-    return {k: math.fsum(ws) for k, ws in groups.items() if math.fsum(ws) > 0}
+    lens = np.fromiter(map(len, keys), dtype=np.intp, count=len(keys))  # type: ignore[arg-type]
+    flat: list[str] = list(chain.from_iterable(keys))  # type: ignore[arg-type]
+    try:
+        proj = np.fromiter(map(index.__getitem__, flat), dtype=np.intp, count=len(flat))
+    except KeyError as exc:
+        bad = next(k for k in keys if exc.args[0] in k)  # type: ignore[operator]
+        raise ValueError(
+            f"ballot {_first(approvals, bad)}: unknown project id {exc.args[0]!r}"
+        ) from None
+    group = np.repeat(np.arange(len(keys), dtype=np.intp), lens)
+    order = np.lexsort((proj, group))
+    g, p = group[order], proj[order]
+    twice = (g[1:] == g[:-1]) & (p[1:] == p[:-1])
+    if twice.any():
+        bad_key = keys[int(g[1:][twice][0])]
+        raise ValueError(f"ballot {_first(approvals, bad_key)}: approves a project more than once")
+    group_weight = np.array([raw[k] for k in keys], dtype=np.float64)
+    keep = group_weight[group] > 0
+    return group_weight, group[keep], proj[keep]
 
 
 def _prepare(
@@ -121,13 +132,13 @@ def _prepare(
     exact_budget = _exact(budget, "budget")
     if exact_budget < 0:
         raise ValueError(f"budget must be >= 0, got {budget!r}")
-    groups = _group(approvals, {pid: j for j, pid in enumerate(ids)}, weights)
-    members: list[list[int]] = [[] for _ in ids]
-    for g, key in enumerate(groups):
-        for j in key:
-            members[j].append(g)
-    group_weight = np.array(list(groups.values()), dtype=np.float64)
-    approval = [math.fsum(group_weight[gs].tolist()) for gs in members]
+    index = {pid: j for j, pid in enumerate(ids)}
+    group_weight, group, proj = _incidence(approvals, index, weights)
+    by_project = np.argsort(proj, kind="stable")
+    bounds = np.cumsum(np.bincount(proj, minlength=len(ids)))[:-1]
+    supporters = np.split(group[by_project], bounds)
+    # fsum rounds once, so approval weights do not depend on the order of the groups.
+    approval = [math.fsum(group_weight[gs].tolist()) for gs in supporters]
     return _Election(
         ids=ids,
         cost=np.array([float(c) for c in exact_cost], dtype=np.float64),
@@ -136,7 +147,7 @@ def _prepare(
         total_weight=math.fsum(group_weight.tolist()),
         approval_weight=np.array(approval, dtype=np.float64),
         group_weight=group_weight,
-        supporters=[np.array(gs, dtype=np.intp) for gs in members],
+        supporters=supporters,
     )
 
 
