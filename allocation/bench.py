@@ -194,8 +194,9 @@ def _outcome(result: dict[str, Any]) -> str:
     return "top " + ", ".join(f"{k} {v:.3f}" for k, v in top)
 
 
-def print_table(report: dict[str, Any], out: Any = sys.stdout) -> None:
+def print_table(report: dict[str, Any], out: Any = None) -> None:
     """Human-readable summary of one report."""
+    out = out or sys.stdout  # looked up at call time, so redirected output is honoured
     print(
         f"{report['file']}: {report['voters']} voters, {report['projects']} projects, "
         f"budget {report['budget']}; parse {report['parse_seconds']:.3f} s"
