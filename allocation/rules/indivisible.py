@@ -104,11 +104,10 @@ def _incidence(
             f"ballot {_first(approvals, bad)}: unknown project id {exc.args[0]!r}"
         ) from None
     group = np.repeat(np.arange(len(keys), dtype=np.intp), lens)
-    order = np.lexsort((proj, group))
-    g, p = group[order], proj[order]
-    twice = (g[1:] == g[:-1]) & (p[1:] == p[:-1])
+    pairs = np.sort(group * len(index) + proj)
+    twice = pairs[1:] == pairs[:-1]
     if twice.any():
-        bad_key = keys[int(g[1:][twice][0])]
+        bad_key = keys[int(pairs[1:][twice][0]) // len(index)]
         raise ValueError(f"ballot {_first(approvals, bad_key)}: approves a project more than once")
     group_weight = np.array([raw[k] for k in keys], dtype=np.float64)
     keep = group_weight[group] > 0
@@ -158,15 +157,24 @@ def _rho(budgets: FloatArray, weights: FloatArray, cost: float, total: float) ->
     """Smallest rho with sum w * min(b, rho * cost) = cost, or None if unaffordable."""
     if float(budgets @ weights) < cost * (1.0 - _REL_TOL):
         return None
-    if budgets.min() * total >= cost:
+    cap = cost / total
+    if budgets.min() >= cap:
         return 1.0 / total  # everyone pays cost / total: exact ties stay exact in float
-    order = np.argsort(budgets, kind="stable")
-    b, w = budgets[order], weights[order]
-    paid_before = np.concatenate(([0.0], np.cumsum(b * w)[:-1]))  # the poorer pay all they have
-    rich_weight = np.cumsum(w[::-1])[::-1]
-    cap = (cost - paid_before) / rich_weight
-    a = int(np.argmax(cap <= b * (1.0 + _REL_TOL)))
-    return float((cost - paid_before[a]) / (cost * rich_weight[a]))
+    # Poor/rich fixed point (pabutools' affordability_poor_rich): voters who cannot pay the
+    # cap pay all they have, the rest share what is left; the cap only rises, so it ends.
+    rich = np.ones(budgets.size, dtype=bool)
+    paid, rich_weight = 0.0, total
+    while True:
+        # A budget equal to the cap up to float error pays the cap either way: count it rich.
+        poor = rich & (budgets * (1.0 + _REL_TOL) < cap)
+        if not poor.any():
+            return (cost - paid) / (cost * rich_weight)
+        rich &= ~poor
+        if not rich.any():  # the budgets cover the cost only up to float error: all pay all
+            return float(budgets.max()) / cost
+        paid += float(budgets[poor] @ weights[poor])
+        rich_weight = float(weights[rich].sum())
+        cap = (cost - paid) / rich_weight
 
 
 def _mes(e: _Election, start: float) -> list[int]:
