@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -235,9 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.files and not args.synthetic:
         parser.error("give at least one .pb file or --synthetic NxM")
     rules = args.rule or RULES
-    reports = (
-        *(bench_synthetic(s, rules, args.repeat, args.seed) for s in args.synthetic),
-        *(
+    # Generators, so each report prints as soon as it is measured (pabutools can take minutes).
+    reports = chain(
+        (bench_synthetic(s, rules, args.repeat, args.seed) for s in args.synthetic),
+        (
             bench_file(f, rules, args.repeat, args.pabutools, args.pabutools_repeat)
             for f in args.files
         ),
@@ -247,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(report), flush=True)
         else:
             print_table(report)
+            sys.stdout.flush()
     return 0
 
 
