@@ -15,8 +15,21 @@ from allocation.rules.divisible import (
     voter_media_consensus,
     voter_media_consensus_from_histogram,
 )
+from allocation.rules.indivisible import (
+    greedy_by_approvals,
+    method_of_equal_shares,
+    method_of_equal_shares_add1u,
+)
+from allocation.rules.pabulib import PabulibElection, PabulibError, parse_pabulib_text, read_pabulib
 
 __all__ = [
+    "PabulibElection",
+    "PabulibError",
+    "greedy_by_approvals",
+    "method_of_equal_shares",
+    "method_of_equal_shares_add1u",
+    "parse_pabulib_text",
+    "read_pabulib",
     "BASIS_POINTS",
     "TOLERANCE",
     "apportion_cents",

@@ -206,8 +206,7 @@ def _run_starts(s: FloatArray) -> npt.NDArray[np.intp]:
 
 def _ladder_from_column(col: FloatArray, w: FloatArray | None) -> _Ladder:
     if w is None:
-        s = np.sort(col)[::-1]
-        s = s[s > 0]
+        s = np.sort(col[col > 0])[::-1]  # real ballots are sparse: sort only the votes > 0
         if s.size == 0:
             return _Ladder(s, s.copy())
         starts = _run_starts(s)
