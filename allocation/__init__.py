@@ -9,4 +9,19 @@ if TYPE_CHECKING:
 
 
 def init_app(app: Flask) -> None:
-    """Register the budget-round blueprints and CLI commands (none yet)."""
+    """Register the budget-round blueprints, navigation links and `flask rounds` commands."""
+    # Imported here so that `allocation.rules` and the standalone recount stay Flask-free.
+    from allocation.cli import rounds_cli
+    from allocation.payout_views import admin_payouts_bp
+    from allocation.views import admin_bp, bp
+    from market.web import register_nav
+
+    app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_payouts_bp)
+    app.cli.add_command(rounds_cli)
+    register_nav(app, "Budget", "rounds.index", "all")
+    register_nav(app, "Vote", "rounds.vote", "member")
+    register_nav(app, "My dues", "rounds.my_dues", "member")
+    register_nav(app, "Rounds", "admin_rounds.admin_index", "admin")
+    register_nav(app, "Payouts", "admin_payouts.payouts_page", "admin")

@@ -66,6 +66,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", ""),
         "STRIPE_TIMEOUT_SECONDS": _int(env, "STRIPE_TIMEOUT_SECONDS", 20),
+        "AUDIT_DIR": env.get("AUDIT_DIR") or str(INSTANCE / "audit"),
     }
 
 

@@ -96,6 +96,13 @@ def chapter_members(app: Flask, session: Session, rng: random.Random) -> None:
     session.flush()
 
 
+def chapter_rounds(app: Flask, session: Session, rng: random.Random) -> None:
+    """Budget rounds: three published months and November open (see allocation.demo)."""
+    from allocation.demo import chapter_rounds as rounds
+
+    rounds(app, session, rng)
+
+
 def chapter_dues(app: Flask, session: Session, rng: random.Random) -> None:
     """Dues: Aug-Nov 2026 paid, booked through the webhook's path; two declines in November."""
     from market.billing.demo import chapter_dues as dues
@@ -109,6 +116,7 @@ CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [
     chapter_catalog,
     chapter_claims,
     chapter_decisions,
+    chapter_rounds,
 ]
 
 

@@ -1,0 +1,202 @@
+"""Close and publish a round: one job, at most one run at a time, resumable after a crash.
+
+Like Liberapay's payday: the round row is claimed with a lease (a second run is refused
+while it lives), `status` is the stage (open → closing → closed → published) so a rerun
+picks up where a crashed run stopped, the booking is keyed `round:<id>:publish` so it
+happens once, and the books are checked before and after.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from allocation.audit import write_audit
+from allocation.histogram import outcome, weighted_histogram
+from allocation.models import Round, RoundResult, RoundStatus
+from allocation.rounds import next_period, round_channels
+from allocation.tally import counts_by_weight
+from market.db import Database, utcnow
+from market.errors import Conflict, DomainError, NotFound
+from market.ledger.services import Move, balance, channel_code, check_books, pool_code, post
+
+LEASE = timedelta(minutes=15)
+
+
+@dataclass
+class CloseReport:
+    """What a close did, with where the time went (seconds per step)."""
+
+    round_id: int
+    status: str = ""
+    pool_cents: int = 0
+    ballots: int = 0
+    audit_head: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def close_and_publish(
+    db: Database, round_id: int, audit_dir: Path, now: datetime | None = None
+) -> CloseReport:
+    """Run (or resume) the close of a round through to publication."""
+    report = CloseReport(round_id=round_id)
+    token = _claim(db, round_id, now or utcnow(), report)
+    try:
+        _tally(db, round_id, report)
+        _publish(db, round_id, audit_dir, report)
+    finally:
+        _release(db, round_id, token)
+    return report
+
+
+def _timed(report: CloseReport, step: str, started: float) -> float:
+    now = time.perf_counter()
+    report.timings[step] = report.timings.get(step, 0.0) + now - started
+    return now
+
+
+def _books_ok(session: Session, when: str) -> None:
+    problems = check_books(session)
+    if problems:
+        raise DomainError(f"The books do not balance {when} the close: " + "; ".join(problems))
+
+
+def _claim(db: Database, round_id: int, now: datetime, report: CloseReport) -> str:
+    """Take the lease and stop voting (the UPDATE waits for ballots being written)."""
+    started = time.perf_counter()
+    token = secrets.token_hex(16)
+    with db.transaction() as session:
+        result = session.execute(
+            update(Round)
+            .where(
+                Round.id == round_id,
+                Round.status != RoundStatus.PUBLISHED,
+                or_(Round.close_lease_until.is_(None), Round.close_lease_until < now),
+            )
+            .values(close_lease_until=now + LEASE, close_token=token)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = cast(CursorResult[Any], result).rowcount
+        rnd = session.scalar(
+            select(Round).where(Round.id == round_id).execution_options(populate_existing=True)
+        )
+        if rnd is None:
+            raise NotFound("There is no such round.")
+        if not claimed:
+            if rnd.status == RoundStatus.PUBLISHED:
+                raise Conflict(f"The {rnd.period} round is already closed and published.")
+            raise Conflict(
+                f"A close of the {rnd.period} round is already running; "
+                "wait for it to finish (or for its lease to expire after a crash)."
+            )
+        _books_ok(session, "before")
+        if rnd.status == RoundStatus.OPEN:
+            rnd.status = RoundStatus.CLOSING.value
+            rnd.close_started_at = now
+    _timed(report, "claim", started)
+    return token
+
+
+def _release(db: Database, round_id: int, token: str) -> None:
+    with db.transaction() as session:
+        session.execute(
+            update(Round)
+            .where(Round.id == round_id, Round.close_token == token)
+            .values(close_lease_until=None, close_token=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _tally(db: Database, round_id: int, report: CloseReport) -> None:
+    """closing → closed: read the pool, tally histograms with the rule, store the outcome."""
+    with db.transaction() as session:
+        rnd = session.get(Round, round_id)
+        assert rnd is not None
+        if rnd.status != RoundStatus.CLOSING:
+            return
+        started = time.perf_counter()
+        channel_ids = [c.id for c in round_channels(session, rnd.id)]
+        pool = balance(session, pool_code(rnd.period))
+        counts = counts_by_weight(session, rnd.id, channel_ids)
+        started = _timed(report, "histogram", started)
+        hist = weighted_histogram(counts)
+        rnd.pool_cents = max(pool, 0)
+        rnd.ballots_counted = int(sum(int(c[0].sum()) for c in counts.values()))
+        if hist is not None:
+            out = outcome(rnd.rule, hist, rnd.pool_cents, channel_ids)
+            session.execute(
+                insert(RoundResult),
+                [
+                    {
+                        "round_id": rnd.id,
+                        "channel_id": cid,
+                        "share": s,
+                        "cents": c,
+                        "mean_share": ms,
+                        "mean_cents": mc,
+                    }
+                    for cid, s, c, ms, mc in zip(
+                        out.channel_ids,
+                        out.shares,
+                        out.cents,
+                        out.mean_shares,
+                        out.mean_cents,
+                        strict=True,
+                    )
+                ],
+            )
+        rnd.status = RoundStatus.CLOSED.value
+        rnd.closed_at = utcnow()
+        _timed(report, "rule", started)
+
+
+def _book(session: Session, rnd: Round) -> None:
+    """pool → channel payables per the outcome; no ballots → the pool carries to next month."""
+    pool = rnd.pool_cents or 0
+    if pool == 0:
+        return  # nothing to book
+    results = session.scalars(select(RoundResult).where(RoundResult.round_id == rnd.id)).all()
+    source = pool_code(rnd.period)
+    if results:
+        moves = [Move(source, channel_code(r.channel_id), r.cents) for r in results if r.cents]
+        memo = f"Round {rnd.period}: pool split among channels"
+        post(session, f"round:{rnd.id}:publish", "allocation", memo, moves, rnd.currency)
+    else:
+        target = pool_code(next_period(rnd.period))
+        memo = f"Round {rnd.period}: no ballots, pool carries over to {next_period(rnd.period)}"
+        post(
+            session,
+            f"round:{rnd.id}:carry",
+            "carry",
+            memo,
+            [Move(source, target, pool)],
+            rnd.currency,
+        )
+
+
+def _publish(db: Database, round_id: int, audit_dir: Path, report: CloseReport) -> None:
+    """closed → published: book the outcome, write the audit file, check the books."""
+    with db.transaction() as session:
+        rnd = session.get(Round, round_id)
+        assert rnd is not None
+        if rnd.status == RoundStatus.CLOSED:
+            started = time.perf_counter()
+            _book(session, rnd)
+            started = _timed(report, "book", started)
+            rnd.audit_head, rnd.audit_rows = write_audit(session, rnd, audit_dir)
+            started = _timed(report, "audit", started)
+            rnd.status = RoundStatus.PUBLISHED.value
+            rnd.published_at = utcnow()
+            _books_ok(session, "after")
+            _timed(report, "check", started)
+        report.status = rnd.status
+        report.pool_cents = rnd.pool_cents or 0
+        report.ballots = rnd.ballots_counted or 0
+        report.audit_head = rnd.audit_head or ""

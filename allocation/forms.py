@@ -1,0 +1,54 @@
+"""Forms for rounds. The split's share fields are parsed by allocation.ballots (one per channel)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from allocation.models import RULE_LABELS
+
+
+class VoteForm(FlaskForm):
+    """CSRF plus the round the split is for; the share fields are read separately."""
+
+    round_id = HiddenField()
+    action = HiddenField(default="vote")
+
+
+class OpenRoundForm(FlaskForm):
+    """An admin opens a month's round."""
+
+    period = StringField(
+        "Month",
+        validators=[DataRequired(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="Like 2026-11.")],
+        description="The month whose pool the round splits, e.g. 2026-11.",
+    )
+    rule = SelectField(
+        "Rule",
+        choices=[SelectChoice(rule.value, label) for rule, label in RULE_LABELS.items()],
+    )
+    closes_on = DateField(
+        "Voting closes on", validators=[Optional()], description="Default: the month's end."
+    )
+
+
+class WeightsForm(FlaskForm):
+    """How much each member class's ballots count in this round."""
+
+    consumer = DecimalField("Consumer weight", places=3, validators=[NumberRange(0, 100)])
+    worker = DecimalField("Worker weight", places=3, validators=[NumberRange(0, 100)])
+
+
+class CloseForm(FlaskForm):
+    """Just CSRF: the close button."""
+
+
+class PayoutForm(FlaskForm):
+    """An admin records money sent to a channel."""
+
+    channel_id = SelectField("Channel", coerce=int)
+    amount = DecimalField("Amount", places=2, validators=[DataRequired(), NumberRange(0.01)])
+    paid_on = DateField("Paid on", validators=[DataRequired()])
+    reference = StringField("Bank reference", validators=[DataRequired(), Length(max=64)])

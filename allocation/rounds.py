@@ -1,0 +1,340 @@
+"""Opening rounds: the ballot's channels, the eligible-voter snapshot, standing splits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, delete, exists, func, insert, literal, not_, or_, select, update
+from sqlalchemy.orm import Session
+
+from allocation import splits
+from allocation.models import (
+    Ballot,
+    BallotShare,
+    ClassWeight,
+    Round,
+    RoundChannel,
+    RoundStatus,
+    RoundVoter,
+    Rule,
+)
+from catalog.models import Channel
+from market.db import utcnow
+from market.errors import Conflict, DomainError, Forbidden, NotFound
+from market.members.models import Member, MemberClass, MemberStatus
+
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+ACTIVE_STATUSES = (RoundStatus.OPEN, RoundStatus.CLOSING, RoundStatus.CLOSED)
+
+
+def next_period(period: str) -> str:
+    """The month after a period: 2026-11 → 2026-12, 2026-12 → 2027-01."""
+    year, month = (int(p) for p in period.split("-"))
+    return f"{year + month // 12}-{month % 12 + 1:02d}"
+
+
+def end_of_month(period: str) -> datetime:
+    """The first instant of the next month, in UTC (when a round's voting ends by default)."""
+    year, month = (int(p) for p in next_period(period).split("-"))
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def _require_admin(actor: Member) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only admins can run budget rounds.")
+
+
+def _in_good_standing(now: datetime):  # type: ignore[no-untyped-def]
+    """SQL twin of Member.in_good_standing."""
+    return or_(
+        Member.status == MemberStatus.ACTIVE.value,
+        and_(Member.status == MemberStatus.PAST_DUE.value, Member.grace_until > now),
+    )
+
+
+def open_round(
+    session: Session,
+    actor: Member,
+    period: str,
+    rule: str = Rule.INDEPENDENT_MARKETS.value,
+    closes_at: datetime | None = None,
+    currency: str = "usd",
+    now: datetime | None = None,
+) -> Round:
+    """Open a month's round: snapshot channels and voters, carry standing splits forward."""
+    _require_admin(actor)
+    now = now or utcnow()
+    if not PERIOD.match(period):
+        raise DomainError("The period is a month written like 2026-11.")
+    if rule not in {r.value for r in Rule}:
+        raise DomainError("Unknown rule.")
+    if session.scalar(select(Round.id).where(Round.period == period)) is not None:
+        raise Conflict(f"There is already a round for {period}.")
+    busy = session.scalar(select(Round.period).where(Round.status.in_(ACTIVE_STATUSES)))
+    if busy is not None:
+        raise Conflict(f"The {busy} round is still open or closing; close it first.")
+    channel_ids = session.scalars(
+        select(Channel.id).where(Channel.active).order_by(Channel.id)
+    ).all()
+    if not channel_ids:
+        raise DomainError("There are no active channels to vote on.")
+    closes_at = closes_at or end_of_month(period)
+    if closes_at <= now:
+        raise DomainError("The round must close in the future.")
+    previous = session.scalar(
+        select(Round).where(Round.period < period).order_by(Round.period.desc()).limit(1)
+    )
+    rnd = Round(period=period, rule=rule, currency=currency, opens_at=now, closes_at=closes_at)
+    session.add(rnd)
+    session.flush()
+    session.execute(
+        insert(RoundChannel), [{"round_id": rnd.id, "channel_id": c} for c in channel_ids]
+    )
+    session.execute(
+        insert(ClassWeight),
+        [{"round_id": rnd.id, "member_class": c.value, "weight_milli": 1000} for c in MemberClass],
+    )
+    _snapshot_voters(session, rnd, now)
+    if previous is not None:
+        carry_forward(session, rnd, previous)
+    return rnd
+
+
+def _snapshot_voters(session: Session, rnd: Round, now: datetime) -> None:
+    session.execute(
+        insert(RoundVoter).from_select(
+            ["round_id", "member_id", "member_class"],
+            select(literal(rnd.id, RoundVoter.round_id.type), Member.id, Member.member_class).where(
+                _in_good_standing(now)
+            ),
+        )
+    )
+    rnd.eligible_count = (
+        session.scalar(
+            select(func.count()).select_from(RoundVoter).where(RoundVoter.round_id == rnd.id)
+        )
+        or 0
+    )
+
+
+def carry_forward(session: Session, rnd: Round, previous: Round) -> int:
+    """Eligible members' current splits from the previous round stand in this one.
+
+    Bulk INSERT ... SELECT, so opening stays cheap with many members. A split naming a
+    channel that left the ballot does not carry (the member is asked to vote again);
+    abstentions do not carry (abstaining withdraws the standing split).
+    """
+    old = select(Ballot.id).where(
+        Ballot.round_id == previous.id, Ballot.is_current, not_(Ballot.abstain)
+    )
+    stale_channel = exists().where(
+        BallotShare.ballot_id == Ballot.id,
+        BallotShare.channel_id.not_in(
+            select(RoundChannel.channel_id).where(RoundChannel.round_id == rnd.id)
+        ),
+    )
+    now = utcnow()
+    session.execute(
+        insert(Ballot).from_select(
+            [
+                "round_id",
+                "member_id",
+                "member_class",
+                "split",
+                "abstain",
+                "is_current",
+                "carried_over",
+                "cast_at",
+            ],
+            select(
+                literal(rnd.id, Ballot.round_id.type),
+                Ballot.member_id,
+                RoundVoter.member_class,
+                Ballot.split,
+                literal(False, Ballot.abstain.type),
+                literal(True, Ballot.is_current.type),
+                literal(True, Ballot.carried_over.type),
+                literal(now, Ballot.cast_at.type),
+            )
+            .join(
+                RoundVoter,
+                and_(RoundVoter.member_id == Ballot.member_id, RoundVoter.round_id == rnd.id),
+            )
+            .where(Ballot.id.in_(old), ~stale_channel),
+        )
+    )
+    session.execute(
+        insert(BallotShare).from_select(
+            ["ballot_id", "channel_id", "round_id", "member_class", "bp"],
+            _carried_shares(rnd, previous),
+        )
+    )
+    return _fill_receipts(session, rnd)
+
+
+def _carried_shares(rnd: Round, previous: Round):  # type: ignore[no-untyped-def]
+    from sqlalchemy.orm import aliased
+
+    new, old = aliased(Ballot), aliased(Ballot)
+    return (
+        select(
+            new.id,
+            BallotShare.channel_id,
+            literal(rnd.id, BallotShare.round_id.type),
+            new.member_class,
+            BallotShare.bp,
+        )
+        .select_from(new)
+        .join(
+            old, and_(old.member_id == new.member_id, old.round_id == previous.id, old.is_current)
+        )
+        .join(BallotShare, BallotShare.ballot_id == old.id)
+        .where(new.round_id == rnd.id, new.carried_over)
+    )
+
+
+def _fill_receipts(session: Session, rnd: Round, batch: int = 5000) -> int:
+    """Receipts for carried ballots (their salts are thrown away: nobody was there to see)."""
+    done = 0
+    while True:
+        rows = session.execute(
+            select(Ballot.id, Ballot.split)
+            .where(Ballot.round_id == rnd.id, Ballot.receipt.is_(None), not_(Ballot.abstain))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return done
+        session.execute(
+            update(Ballot),
+            [
+                {"id": bid, "receipt": splits.receipt(rnd.id, bid, text, secrets.token_hex(16))}
+                for bid, text in rows
+            ],
+        )
+        done += len(rows)
+
+
+def set_class_weight(
+    session: Session, actor: Member, rnd: Round, member_class: str, weight_milli: int
+) -> None:
+    """Set how much a class's ballots count in an open round (1000 = 1)."""
+    _require_admin(actor)
+    if rnd.status != RoundStatus.OPEN:
+        raise Conflict("Weights can only change while the round is open.")
+    if member_class not in {c.value for c in MemberClass}:
+        raise DomainError("Unknown member class.")
+    if not 0 <= weight_milli <= 100_000:
+        raise DomainError("A weight is between 0 and 100.")
+    session.execute(
+        delete(ClassWeight).where(
+            ClassWeight.round_id == rnd.id, ClassWeight.member_class == member_class
+        )
+    )
+    session.add(ClassWeight(round_id=rnd.id, member_class=member_class, weight_milli=weight_milli))
+    session.flush()
+
+
+def class_weights(session: Session, round_id: int) -> dict[str, int]:
+    """Weight (thousandths) per member class in a round; classes not listed count 1."""
+    weights = {c.value: 1000 for c in MemberClass}
+    rows = session.execute(
+        select(ClassWeight.member_class, ClassWeight.weight_milli).where(
+            ClassWeight.round_id == round_id
+        )
+    ).all()
+    weights.update({cls: w for cls, w in rows})
+    return weights
+
+
+def round_channels(session: Session, round_id: int) -> list[Channel]:
+    """The channels on a round's ballot, by id."""
+    return list(
+        session.scalars(
+            select(Channel)
+            .join(RoundChannel, RoundChannel.channel_id == Channel.id)
+            .where(RoundChannel.round_id == round_id)
+            .order_by(Channel.id)
+        )
+    )
+
+
+def current_round(session: Session) -> Round | None:
+    """The round members can vote in now (at most one is open at a time)."""
+    return session.scalar(select(Round).where(Round.status == RoundStatus.OPEN))
+
+
+def get_round(session: Session, round_id: int) -> Round:
+    """A round by id (rounds are public once they exist)."""
+    rnd = session.get(Round, round_id)
+    if rnd is None:
+        raise NotFound("There is no such round.")
+    return rnd
+
+
+def get_published_round(session: Session, round_id: int) -> Round:
+    """A round whose results are out; anything else is not found for the public."""
+    rnd = get_round(session, round_id)
+    if rnd.status != RoundStatus.PUBLISHED:
+        raise NotFound("That round's results are not published yet.")
+    return rnd
+
+
+def all_rounds(session: Session) -> list[Round]:
+    """Every round, newest first."""
+    return list(session.scalars(select(Round).order_by(Round.period.desc())))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a member's vote in a round currently is."""
+
+    ballot: Ballot | None
+    eligible: bool
+    reason: str
+
+
+def standing_for(
+    session: Session, rnd: Round, member: Member, now: datetime | None = None
+) -> Standing:
+    """The member's current ballot in a round and whether (and why not) they may vote."""
+    ballot = session.scalar(
+        select(Ballot).where(
+            Ballot.round_id == rnd.id, Ballot.member_id == member.id, Ballot.is_current
+        )
+    )
+    reason = refusal_reason(session, rnd, member, now)
+    return Standing(ballot=ballot, eligible=reason == "", reason=reason)
+
+
+def refusal_reason(
+    session: Session, rnd: Round, member: Member, now: datetime | None = None
+) -> str:
+    """Why the member may not vote in this round now ('' when they may)."""
+    now = now or utcnow()
+    if rnd.status != RoundStatus.OPEN or now >= rnd.closes_at:
+        return "Voting in this round has ended."
+    snap = session.get(RoundVoter, (rnd.id, member.id))
+    if snap is None:
+        return (
+            "Only members in good standing when the round opened "
+            f"({rnd.opens_at:%d %B %Y}) can vote in it. You can vote in next month's round."
+        )
+    if not member.in_good_standing(now):
+        return f"Your membership is {member.status.replace('_', ' ')}: pay your dues to vote."
+    return ""
+
+
+def month_name(period: str) -> str:
+    """'2026-10' → 'October 2026'."""
+    return datetime.strptime(period + "-01", "%Y-%m-%d").strftime("%B %Y")
+
+
+def previous_period_label(session: Session, rnd: Round) -> str | None:
+    """The month of the round before this one, e.g. 'October 2026' (None if first)."""
+    period = session.scalar(
+        select(Round.period).where(Round.period < rnd.period).order_by(Round.period.desc())
+    )
+    return month_name(period) if period else None

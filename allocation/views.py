@@ -1,0 +1,247 @@
+"""Round pages: vote, results, audit file, where my dues went; admin: open, weigh, close."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from allocation import ballots, results, rounds, splits
+from allocation.audit import ensure_audit_file
+from allocation.closing import close_and_publish
+from allocation.forms import CloseForm, OpenRoundForm, VoteForm, WeightsForm
+from allocation.models import Round
+from allocation.tally import ballots_by_class
+from market.auth import admin_blueprint, current_member, public
+from market.db import database, get_session
+from market.errors import DomainError
+from market.ledger.services import balance, pool_code
+
+bp = Blueprint("rounds", __name__, url_prefix="/rounds")
+admin_bp = admin_blueprint("admin_rounds", __name__, "/rounds")
+
+
+def _audit_dir() -> Path:
+    return Path(current_app.config["AUDIT_DIR"])
+
+
+@bp.route("/")
+@public
+def index() -> ResponseReturnValue:
+    session = get_session()
+    listing = [
+        (r, results.turnout(r), results.rule_label(r.rule)) for r in rounds.all_rounds(session)
+    ]
+    return render_template("allocation/index.html", listing=listing)
+
+
+def _percent(bp_value: int) -> str:
+    return f"{Decimal(bp_value) / 100:.2f}".rstrip("0").rstrip(".")
+
+
+def _vote_page(
+    rnd: Round, form: VoteForm, values: dict[int, str] | None, error: str, status: int
+) -> ResponseReturnValue:
+    session = get_session()
+    member = current_member()
+    standing = rounds.standing_for(session, rnd, member)
+    if values is None:
+        current = splits.parse(standing.ballot.split) if standing.ballot else {}
+        values = {cid: _percent(bp) for cid, bp in current.items()}
+    previous = None
+    if standing.ballot is not None and standing.ballot.carried_over:
+        previous = rounds.previous_period_label(session, rnd)
+    form.round_id.data = str(rnd.id)
+    channels = rounds.round_channels(session, rnd.id)
+    return render_template(
+        "allocation/vote.html",
+        rnd=rnd,
+        form=form,
+        channels=[(c, values.get(c.id, "0")) for c in channels],
+        pool_cents=balance(session, pool_code(rnd.period)),
+        standing=standing,
+        carried_from=previous,
+        error=error,
+        rule=results.rule_label(rnd.rule),
+    ), status
+
+
+@bp.route("/vote")
+def vote() -> ResponseReturnValue:
+    rnd = rounds.current_round(get_session())
+    if rnd is None:
+        return render_template("allocation/no_round.html")
+    return _vote_page(rnd, VoteForm(), None, "", 200)
+
+
+@bp.route("/<int:round_id>/vote", methods=["POST"])
+def cast(round_id: int) -> ResponseReturnValue:
+    session = get_session()
+    rnd = rounds.current_round(session)
+    form = VoteForm()
+    if rnd is None or rnd.id != round_id:
+        abort(409, "This round is not open for voting any more.")
+    if not form.validate_on_submit() or form.round_id.data != str(round_id):
+        abort(400, "The form was tampered with or expired; reload the page and try again.")
+    member = current_member()
+    submitted = {
+        int(k.removeprefix(ballots.FIELD_PREFIX)): v.strip()
+        for k, v in request.form.items()
+        if k.startswith(ballots.FIELD_PREFIX) and k.removeprefix(ballots.FIELD_PREFIX).isdigit()
+    }
+    try:
+        if form.action.data == "abstain":
+            ballots.abstain(session, member, round_id)
+            flash("You abstain in this round; your split no longer stands.", "info")
+            return redirect(url_for("rounds.vote"))
+        channel_ids = [c.id for c in rounds.round_channels(session, round_id)]
+        split = ballots.parse_percentages(request.form, channel_ids)
+        done = ballots.cast_ballot(session, member, round_id, split)
+    except DomainError as exc:
+        session.rollback()
+        return _vote_page(rnd, form, submitted, exc.message, exc.status_code)
+    flash(
+        f"Your split is saved. Receipt: {done.ballot.receipt} — secret salt (shown only now): "
+        f"{done.salt}. Look for your receipt in the audit file after the round closes.",
+        "success",
+    )
+    return redirect(url_for("rounds.vote"))
+
+
+@bp.route("/<int:round_id>/results")
+@public
+def round_results(round_id: int) -> ResponseReturnValue:
+    session = get_session()
+    rnd = rounds.get_round(session, round_id)
+    if rnd.status != "published":
+        return render_template("allocation/not_yet.html", rnd=rnd)
+    return render_template(
+        "allocation/results.html",
+        res=results.results_for(session, rnd),
+        next_period=rounds.next_period(rnd.period),
+    )
+
+
+@bp.route("/<int:round_id>/audit.csv")
+@public
+def audit_file(round_id: int) -> ResponseReturnValue:
+    session = get_session()
+    rnd = rounds.get_published_round(session, round_id)
+    path = ensure_audit_file(session, rnd, _audit_dir())
+    return send_file(
+        path.resolve(),
+        mimetype="text/csv",
+        as_attachment=True,
+        download_name=f"softcoop-round-{rnd.period}.csv",
+    )
+
+
+@bp.route("/my-dues")
+def my_dues() -> ResponseReturnValue:
+    cfg = current_app.config
+    trail = results.dues_trail(
+        get_session(), current_member().id, cfg["MONTHLY_FEE_CENTS"], cfg["OPS_SHARE_BP"]
+    )
+    return render_template("allocation/my_dues.html", trail=trail)
+
+
+# ------------------------------------------------------------------ admin
+
+
+@admin_bp.route("/", methods=["GET", "POST"])
+def admin_index() -> ResponseReturnValue:
+    session = get_session()
+    form = OpenRoundForm()
+    if form.validate_on_submit():
+        closes_at = None
+        if form.closes_on.data is not None:
+            from datetime import UTC, datetime, time
+
+            closes_at = datetime.combine(form.closes_on.data, time(23, 59), tzinfo=UTC)
+        try:
+            rnd = rounds.open_round(
+                session,
+                current_member(),
+                form.period.data or "",
+                form.rule.data or "",
+                closes_at,
+                current_app.config["CURRENCY"],
+            )
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
+        else:
+            flash(
+                f"The {rnd.period} round is open: {rnd.eligible_count} members may vote.", "success"
+            )
+            return redirect(url_for("admin_rounds.admin_round", round_id=rnd.id))
+    status = 400 if request.method == "POST" else 200
+    listing = [(r, results.turnout(r)) for r in rounds.all_rounds(session)]
+    return render_template("allocation/admin_index.html", form=form, listing=listing), status
+
+
+@admin_bp.route("/<int:round_id>")
+def admin_round(round_id: int) -> ResponseReturnValue:
+    session = get_session()
+    rnd = rounds.get_round(session, round_id)
+    weights = rounds.class_weights(session, rnd.id)
+    wform = WeightsForm(
+        consumer=Decimal(weights["consumer"]) / 1000, worker=Decimal(weights["worker"]) / 1000
+    )
+    return render_template(
+        "allocation/admin_round.html",
+        rnd=rnd,
+        wform=wform,
+        close_form=CloseForm(),
+        pool_cents=balance(session, pool_code(rnd.period)),
+        counted=sum(ballots_by_class(session, rnd.id).values()),
+        rule=results.rule_label(rnd.rule),
+    )
+
+
+@admin_bp.route("/<int:round_id>/weights", methods=["POST"])
+def admin_weights(round_id: int) -> ResponseReturnValue:
+    session = get_session()
+    rnd = rounds.get_round(session, round_id)
+    form = WeightsForm()
+    if not form.validate_on_submit():
+        abort(400, "Weights are numbers between 0 and 100.")
+    try:
+        for cls in ("consumer", "worker"):
+            value = getattr(form, cls).data
+            rounds.set_class_weight(session, current_member(), rnd, cls, int(value * 1000))
+    except DomainError as exc:
+        session.rollback()
+        abort(exc.status_code, exc.message)
+    flash("Class weights saved.", "success")
+    return redirect(url_for("admin_rounds.admin_round", round_id=round_id))
+
+
+@admin_bp.route("/<int:round_id>/close", methods=["POST"])
+def admin_close(round_id: int) -> ResponseReturnValue:
+    if not CloseForm().validate_on_submit():
+        abort(400)
+    # The job runs its own transactions; end this request's (SQLite would otherwise hold
+    # its write lock and the job would wait on us).
+    get_session().commit()
+    try:
+        report = close_and_publish(database(), round_id, _audit_dir())
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin_rounds.admin_round", round_id=round_id))
+    flash(
+        f"Round closed and published: {report.ballots} ballots, final hash {report.audit_head}.",
+        "success",
+    )
+    return redirect(url_for("rounds.round_results", round_id=round_id))

@@ -1,0 +1,51 @@
+"""Factories for rounds: fund a month's pool through the ledger, open a round, cast ballots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from allocation import ballots, rounds
+from allocation.models import Round
+from market.db import utcnow
+from market.ledger.services import CLEARING, Move, pool_code, post
+from market.members.models import Member
+from tests.factories import make_channel, make_member
+
+
+def fund_pool(session: Session, period: str, cents: int, key: str | None = None) -> None:
+    """Book dues straight into a month's pool."""
+    post(
+        session,
+        key or f"test:dues:{period}:{cents}",
+        "dues",
+        "test dues",
+        [Move(CLEARING, pool_code(period), cents)],
+        "usd",
+    )
+
+
+def open_round(
+    session: Session,
+    admin: Member | None = None,
+    period: str = "2026-11",
+    channels: int | Sequence[str] = 3,
+    **kwargs: Any,
+) -> tuple[Round, list[Any]]:
+    """Channels (new unless none are wanted) and an open round over them."""
+    names = [f"Ch {period} {i}" for i in range(channels)] if isinstance(channels, int) else channels
+    made = [make_channel(session, name=name) for name in names]
+    admin = admin or make_member(session, admin=True)
+    # Voting stays open a week whatever month it is, so past months can be replayed.
+    kwargs.setdefault("closes_at", utcnow() + timedelta(days=7))
+    rnd = rounds.open_round(session, admin, period, **kwargs)
+    session.flush()
+    return rnd, made
+
+
+def vote(session: Session, member: Member, rnd: Round, split: dict[int, int]) -> ballots.Cast:
+    """Cast a ballot through the service (basis points by channel id)."""
+    return ballots.cast_ballot(session, member, rnd.id, split)

@@ -1,0 +1,33 @@
+"""The benchmark CLI prints the documented JSON shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from allocation.bench import main
+
+DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "pabulib"
+
+
+def test_json_per_file(capsys: pytest.CaptureFixture[str]) -> None:
+    path = DATA / "Poland_Warszawa_2017_Mlynow.pb"
+    if not path.exists():
+        pytest.skip(f"Pabulib data not found at {DATA} (expected ../shared/data/pabulib)")
+    assert main([str(path), "--json", "--repeat", "1", "--rule", "mes", "--rule", "im"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["voters"] == 1438 and report["projects"] == 25
+    assert report["budget"] == 1330900 and report["parse_seconds"] > 0
+    mes, im = report["results"]
+    assert mes["rule"] == "mes" and "726" in mes["selected"]
+    assert im["rule"] == "im" and abs(sum(im["shares"].values()) - 1) < 1e-9
+
+
+def test_synthetic_profile_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--synthetic", "2000x5", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "synthetic:2000x5" in out and "identical=True" in out
+    for rule in ("im", "consensus", "mean"):
+        assert f"  {rule} " in out

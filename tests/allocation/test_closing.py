@@ -1,0 +1,234 @@
+"""Close and publish: tally from histograms, book exactly, publish an audit file that recounts."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from allocation import closing, recount, rounds, rules
+from allocation.closing import close_and_publish
+from allocation.histogram import RULES, weighted_histogram
+from allocation.models import Ballot, Round, RoundResult
+from allocation.rounds import class_weights, round_channels
+from allocation.tally import counts_by_weight
+from market.db import database, utcnow
+from market.errors import Conflict
+from market.ledger.models import LedgerTransaction
+from market.ledger.services import balance, channel_code, pool_code
+from tests.allocation.factories import fund_pool, open_round, vote
+from tests.factories import make_member
+
+Login = Callable[..., FlaskClient]
+
+
+def _random_split(rng: random.Random, ids: list[int]) -> dict[int, int]:
+    chosen = rng.sample(ids, rng.randint(1, len(ids)))
+    cuts = sorted(rng.randint(0, 10_000) for _ in range(len(chosen) - 1))
+    parts = [b - a for a, b in zip([0, *cuts], [*cuts, 10_000], strict=True)]
+    return dict(zip(chosen, parts, strict=True))
+
+
+def _populated_round(
+    session: Session, voters: int = 40, seed: int = 1, **kw: object
+) -> tuple[Round, list]:
+    members = [
+        make_member(session, member_class="worker" if i % 5 == 0 else "consumer")
+        for i in range(voters)
+    ]
+    rnd, chans = open_round(session, channels=4, **kw)  # type: ignore[arg-type]
+    rng = random.Random(seed)
+    ids = [c.id for c in chans]
+    for m in members:
+        vote(session, m, rnd, _random_split(rng, ids))
+    return rnd, chans
+
+
+def _refresh(session: Session, rnd: Round) -> Round:
+    session.expire_all()
+    fresh = session.get(Round, rnd.id)
+    assert fresh is not None
+    return fresh
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_histogram_tally_equals_the_per_ballot_tally(session: Session, rule: str) -> None:
+    rnd, chans = _populated_round(session, voters=60, seed=7, rule=rule)
+    admin = make_member(session, admin=True)
+    rounds.set_class_weight(session, admin, rnd, "worker", 2500)
+    ids = [c.id for c in round_channels(session, rnd.id)]
+    hist = weighted_histogram(counts_by_weight(session, rnd.id, ids))
+    assert hist is not None
+    rows = session.execute(
+        select(Ballot.member_class, Ballot.split).where(
+            Ballot.round_id == rnd.id, Ballot.is_current
+        )
+    ).all()
+    from allocation import splits
+
+    bp = np.array([splits.dense(text, ids) for _c, text in rows], dtype=np.int64)
+    w = class_weights(session, rnd.id)
+    weights = np.array([w[c] / 1000 for c, _t in rows])
+    per_ballot = {
+        "independent_markets": rules.independent_markets,
+        "consensus": rules.voter_media_consensus,
+        "mean": rules.mean_split,
+    }[rule](bp, weights)
+    from_hist = RULES[rule](hist)
+    assert np.allclose(per_ballot, from_hist, rtol=0, atol=1e-12)
+    assert rules.apportion_cents(per_ballot, 135_000, ids) == rules.apportion_cents(
+        from_hist, 135_000, ids
+    )
+
+
+def test_admin_closes_books_exactly_and_the_file_recounts(
+    app: Flask, session: Session, login: Login, audit_dir: Path
+) -> None:
+    rnd, chans = _populated_round(session)
+    fund_pool(session, "2026-11", 135_000)
+    admin = make_member(session, admin=True)
+    session.commit()
+    resp = login(admin).post(f"/admin/rounds/{rnd.id}/close")
+    assert resp.status_code == 302 and f"/rounds/{rnd.id}/results" in resp.headers["Location"]
+    rnd = _refresh(session, rnd)
+    assert rnd.status == "published" and rnd.pool_cents == 135_000 and rnd.ballots_counted == 40
+    results = session.scalars(select(RoundResult).where(RoundResult.round_id == rnd.id)).all()
+    assert sum(r.cents for r in results) == 135_000 == sum(r.mean_cents for r in results)
+    for r in results:
+        assert balance(session, channel_code(r.channel_id)) == r.cents
+    assert balance(session, pool_code("2026-11")) == 0
+
+    page = app.test_client().get(f"/rounds/{rnd.id}/results").get_data(as_text=True)
+    assert "<svg" in page and "Independent Markets" in page and rnd.audit_head in page
+    assert "98 % (40 of 41 eligible members voted)" in page  # the opening admin did not vote
+
+    with app.test_client().get(f"/rounds/{rnd.id}/audit.csv") as csv:
+        assert csv.status_code == 200 and csv.mimetype == "text/csv"
+        body = csv.get_data(as_text=True)
+    path = audit_dir / "download.csv"
+    path.write_text(body)
+    assert "member" not in body.lower()
+    receipts = [line.split(",")[0] for line in body.splitlines() if len(line.split(",")[0]) == 64]
+    assert receipts == sorted(receipts) and len(receipts) == 40
+    result = recount.recount(path)
+    assert result.matches and result.audit.head == rnd.audit_head
+    assert result.cents == [r.cents for r in sorted(results, key=lambda r: r.channel_id)]
+
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["rounds", "recount", str(path)])
+    assert out.exit_code == 0, out.output
+    assert "MATCH" in out.output and "Database: outcome matches, final hash matches" in out.output
+
+
+def test_a_tampered_audit_file_is_caught(session: Session, app: Flask, audit_dir: Path) -> None:
+    rnd, _ = _populated_round(session, voters=5)
+    fund_pool(session, "2026-11", 10_000)
+    session.commit()
+    close_and_publish(database(app), rnd.id, audit_dir)
+    [path] = audit_dir.glob("*.csv")
+    lines = path.read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if len(line.split(",")[0]) == 64)
+    parts = lines[row].split(",")
+    parts[1] = "5000"  # someone makes a ballot count five times
+    lines[row] = ",".join(parts)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(recount.AuditFileError, match="hash chain breaks"):
+        recount.recount(path)
+
+
+def test_a_ballot_after_the_close_is_refused_and_changes_nothing(
+    session: Session, app: Flask, login: Login, audit_dir: Path
+) -> None:
+    late = make_member(session)
+    rnd, chans = _populated_round(session, voters=5)
+    session.commit()
+    close_and_publish(database(app), rnd.id, audit_dir)
+    data = {"round_id": str(rnd.id), f"share-{chans[0].id}": "100"}
+    resp = login(late).post(f"/rounds/{rnd.id}/vote", data=data)
+    assert resp.status_code == 409
+    with pytest.raises(Conflict):
+        vote(session, late, _refresh(session, rnd), {chans[0].id: 10_000})
+    assert _refresh(session, rnd).ballots_counted == 5
+
+
+def test_a_second_close_is_refused_while_one_runs(
+    session: Session, app: Flask, audit_dir: Path
+) -> None:
+    rnd, _ = _populated_round(session, voters=3)
+    rnd.close_lease_until = utcnow() + timedelta(minutes=5)  # another run holds the lease
+    session.commit()
+    with pytest.raises(Conflict, match="already running"):
+        close_and_publish(database(app), rnd.id, audit_dir)
+    assert _refresh(session, rnd).status == "open"
+
+
+def test_a_crashed_close_resumes_without_booking_twice(
+    session: Session, app: Flask, audit_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rnd, _ = _populated_round(session, voters=8)
+    fund_pool(session, "2026-11", 50_000)
+    session.commit()
+
+    def crash(*_a: object, **_k: object) -> None:
+        raise RuntimeError("power cut while writing the audit file")
+
+    monkeypatch.setattr(closing, "write_audit", crash)
+    with pytest.raises(RuntimeError):
+        close_and_publish(database(app), rnd.id, audit_dir)
+    assert _refresh(session, rnd).status == "closed"  # tallied, not yet published
+    monkeypatch.undo()
+    report = close_and_publish(database(app), rnd.id, audit_dir)
+    assert report.status == "published"
+    keys = session.scalars(
+        select(LedgerTransaction.key).where(LedgerTransaction.kind == "allocation")
+    ).all()
+    assert keys == [f"round:{rnd.id}:publish"]
+    assert balance(session, pool_code("2026-11")) == 0
+    with pytest.raises(Conflict, match="already closed"):
+        close_and_publish(database(app), rnd.id, audit_dir)
+
+
+def test_no_ballots_means_the_pool_carries_over(
+    session: Session, app: Flask, audit_dir: Path
+) -> None:
+    make_member(session)
+    rnd, _ = open_round(session)
+    fund_pool(session, "2026-11", 20_000)
+    session.commit()
+    close_and_publish(database(app), rnd.id, audit_dir)
+    assert balance(session, pool_code("2026-12")) == 20_000
+    page = app.test_client().get(f"/rounds/{rnd.id}/results").get_data(as_text=True)
+    assert "No ballots were cast" in page and "carries over to 2026-12" in page
+    [path] = audit_dir.glob("*.csv")
+    assert recount.recount(path).matches
+
+
+def test_where_my_dues_went(session: Session, app: Flask, login: Login, audit_dir: Path) -> None:
+    nia = make_member(session)
+    rnd, chans = open_round(session)
+    vote(session, nia, rnd, {chans[0].id: 5000, chans[1].id: 3000, chans[2].id: 2000})
+    fund_pool(session, "2026-11", 45_000)
+    session.commit()
+    close_and_publish(database(app), rnd.id, audit_dir)
+    page = login(nia).get("/rounds/my-dues").get_data(as_text=True)
+    assert "$5.00" in page and "$4.50" in page and "$0.50" in page
+    assert "50.00 % = $2.25" in page and "30.00 % = $1.35" in page
+    # Only Nia voted, so the outcome is her split.
+    assert page.count("$2.25") == 2
+
+
+def test_cli_close_reports_where_the_time_went(session: Session, app: Flask) -> None:
+    rnd, _ = _populated_round(session, voters=4)
+    session.commit()
+    out = app.test_cli_runner().invoke(args=["rounds", "close", "2026-11"])
+    assert out.exit_code == 0, out.output
+    assert "published, 4 ballots" in out.output and "histogram" in out.output
+    assert session.scalar(select(func.count()).select_from(RoundResult)) == 4
