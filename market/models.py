@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from market.deals.models import (
+    Commitment,
+    Deal,
+    DealEvent,
+    DealOffer,
+    VendorLink,
+    Want,
+    WantRequest,
+)
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member
 from market.notifications.models import Notification, OutboxMessage
@@ -9,6 +18,13 @@ from market.proposals.models import Position, PositionChange, Proposal
 
 __all__ = [
     "Account",
+    "Commitment",
+    "Deal",
+    "DealEvent",
+    "DealOffer",
+    "VendorLink",
+    "Want",
+    "WantRequest",
     "LedgerTransaction",
     "Member",
     "Notification",
