@@ -169,8 +169,7 @@ def counter(deal_id: int) -> ResponseReturnValue:
         form.form_errors.append(str(exc))
         return _detail(deal, form, status=400)
     except DomainError as exc:
-        form.form_errors.append(exc.message)
-        return _detail(deal, form, status=exc.status_code)
+        return _detail(deal, form, error=exc.message, status=exc.status_code)
     flash("Counter-offer sent; the vendor sees it on their link.", "success")
     return redirect(url_for("admin_deals.detail", deal_id=deal.id))
 

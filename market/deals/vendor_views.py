@@ -97,8 +97,7 @@ def offer(token: str) -> ResponseReturnValue:
         form.form_errors.append(str(exc))
         return _page(token, deal, form, status=400)
     except DomainError as exc:
-        form.form_errors.append(exc.message)
-        return _page(token, deal, form, status=exc.status_code)
+        return _page(token, deal, form, error=exc.message, status=exc.status_code)
     links.touch(link, request.remote_addr, utcnow())
     flash("Thank you: your offer is with the co-op.", "success")
     return redirect(url_for("vendor_deals.offer_page", token=token))
