@@ -12,9 +12,10 @@ def init_app(app: Flask) -> None:
     from market.web import register_nav
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(views.licences_bp)
     app.register_blueprint(admin_views.bp)
     register_nav(app, "Catalogue", "catalog.catalogue", "all")
-    register_nav(app, "My licences", "catalog.my_licences", "member")
+    register_nav(app, "My licences", "licences.my_licences", "member")
     register_nav(app, "Stock", "admin_catalog.stock", "admin")
     app.cli.add_command(licences_cli)
     if app.config.get("BENCH_ENDPOINTS"):

@@ -23,4 +23,4 @@ def insert_one() -> ResponseReturnValue:
         text("INSERT INTO bench_ping (member_id, created_at) VALUES (:m, :t)"),
         {"m": current_member().id, "t": utcnow()},
     )
-    return redirect(url_for("catalog.my_licences"), 303)
+    return redirect(url_for("licences.my_licences"), 303)

@@ -1,7 +1,8 @@
 """Claims: a member takes a licence, releases it, and the reclaim job ends lapsed members' claims.
 
 A claim is one transaction. Key products take a key with `SELECT ... FOR UPDATE SKIP LOCKED`
-on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers); seat products bump a
+on PostgreSQL, in a single statement that also inserts the claim (SQLite's BEGIN IMMEDIATE
+already serialises writers, so there a select-then-update is safe); seat products bump a
 counter with a guarded UPDATE; partial unique indexes back both up, so a race the
 application misses still cannot hand out a key twice or give a member two live claims.
 """
@@ -12,11 +13,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, not_, or_, select, update
+from sqlalchemy import and_, not_, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog.models import Claim, KeyStatus, LicenceKey, Product, ProductKind, Vendor
+from catalog.models import Channel, Claim, KeyStatus, LicenceKey, Product, ProductKind, Vendor
 from market.db import utcnow
 from market.errors import Conflict, DomainError, Forbidden, NotFound
 from market.members.models import Member, MemberStatus
@@ -76,8 +77,8 @@ def _holds(session: Session, member: Member, product: Product) -> bool:
     return session.scalar(live) is not None
 
 
-def _write_claim(session: Session, member: Member, product: Product) -> Claim:
-    claim = Claim(member_id=member.id, product_id=product.id)
+def _write_claim(session: Session, member: Member, product: Product, now: datetime) -> Claim:
+    claim = Claim(member_id=member.id, product_id=product.id, claimed_at=now)
     if product.kind == ProductKind.KEY:
         key_id = _take_key(session, product)
         if key_id is None:
@@ -93,22 +94,72 @@ def _write_claim(session: Session, member: Member, product: Product) -> Claim:
     return claim
 
 
-def claim(session: Session, member: Member, product_id: int, now: datetime | None = None) -> Claim:
-    """Give the member one licence of the product, or refuse with a reason; all or nothing."""
-    now = now or utcnow()
-    product = session.get(Product, product_id)
-    if product is None or not product.active:
+# PostgreSQL, key products: the whole claim in one statement. Lock the first free key
+# (skipping keys other claimers hold locked), insert the claim unless a partial unique index
+# says the member already holds one, and mark the key claimed only if the claim went in.
+PG_CLAIM_KEY = text(
+    """
+    WITH free AS (
+        SELECT id FROM licence_key
+        WHERE product_id = :product_id AND status = 'available'
+        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+    ), made AS (
+        INSERT INTO claim (member_id, product_id, licence_key_id, claimed_at)
+        SELECT :member_id, :product_id, free.id, :now FROM free
+        ON CONFLICT DO NOTHING
+        RETURNING id, licence_key_id
+    ), taken AS (
+        UPDATE licence_key SET status = 'claimed' FROM made
+        WHERE licence_key.id = made.licence_key_id
+        RETURNING licence_key.id
+    )
+    SELECT (SELECT id FROM made), (SELECT count(*) FROM free), (SELECT count(*) FROM taken)
+    """
+)
+
+
+def _claim_key_pg(session: Session, member: Member, product: Product, now: datetime) -> int:
+    params = {"product_id": product.id, "member_id": member.id, "now": now}
+    claim_id, found, taken = session.execute(PG_CLAIM_KEY, params).one()
+    if claim_id is not None:
+        assert taken == 1
+        return int(claim_id)
+    if found or _holds(session, member, product):
+        raise Conflict(ALREADY_HELD)
+    raise Conflict(SOLD_OUT)
+
+
+def _claimable(session: Session, product_id: int) -> Product:
+    """An active product of an active channel (one query), else NotFound."""
+    product = session.scalar(
+        select(Product)
+        .join(Channel, Channel.id == Product.channel_id)
+        .where(Product.id == product_id, Product.active.is_(True), Channel.active.is_(True))
+    )
+    if product is None:
         raise NotFound("No such product.")
+    return product
+
+
+def claim(session: Session, member: Member, product_id: int, now: datetime | None = None) -> int:
+    """Give the member one licence of the product, or refuse with a reason; all or nothing.
+
+    Returns the new claim's id.
+    """
+    now = now or utcnow()
+    product = _claimable(session, product_id)
     problem = standing_problem(member, now)
     if problem:
         raise Forbidden(problem)
+    if product.kind == ProductKind.KEY and session.get_bind().dialect.name == "postgresql":
+        return _claim_key_pg(session, member, product, now)
     if _holds(session, member, product):
         raise Conflict(ALREADY_HELD)
     # A savepoint, so a lost race (the partial unique index fires) undoes the key or seat
     # we took and the request can still answer with a clear message.
     savepoint = session.begin_nested()
     try:
-        made = _write_claim(session, member, product)
+        made = _write_claim(session, member, product, now)
     except IntegrityError:
         savepoint.rollback()
         raise Conflict(ALREADY_HELD) from None
@@ -116,7 +167,7 @@ def claim(session: Session, member: Member, product_id: int, now: datetime | Non
         savepoint.rollback()
         raise
     savepoint.commit()
-    return made
+    return made.id
 
 
 def _end(session: Session, claim: Claim, product: Product, reason: str, now: datetime) -> None:

@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 KIND_CHOICES = [
     SelectChoice("key", "Key pool (one licence key per member)"),
@@ -43,8 +43,8 @@ class VendorForm(FlaskForm):
         "Market share (%)",
         places=2,
         validators=[
-            DataRequired(message="Give the vendor's market share in per cent."),
-            NumberRange(min=0, max=100, message="Market share is between 0 and 100 %."),
+            InputRequired(message="Give the vendor's market share in per cent."),
+            NumberRange(min=0, max=100, message="Market share is between 0 and 100 %%."),
         ],
         description="At or above the leader threshold, or the largest in its category: a leader.",
     )

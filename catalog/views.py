@@ -13,6 +13,8 @@ from market.db import get_session, utcnow
 from market.errors import DomainError, NotFound
 
 bp = Blueprint("catalog", __name__)
+# A blueprint of its own, so the main navigation marks "My licences" apart from "Catalogue".
+licences_bp = Blueprint("licences", __name__)
 
 
 def _leader_bp() -> int:
@@ -85,26 +87,26 @@ def product(product_id: int) -> ResponseReturnValue:
 @bp.route("/catalogue/<int:product_id>/claim", methods=["POST"])
 def claim(product_id: int) -> ResponseReturnValue:
     try:
-        made = claims.claim(get_session(), current_member(), product_id)
+        claim_id = claims.claim(get_session(), current_member(), product_id)
     except NotFound:
         abort(404)
     except DomainError as exc:
         return _product_page(product_id, exc.message, exc.status_code)
     flash("Claimed. Your licence is below.", "success")
-    return redirect(url_for("catalog.my_licences", _anchor=f"claim-{made.id}"), 303)
+    return redirect(url_for("licences.my_licences", _anchor=f"claim-{claim_id}"), 303)
 
 
-@bp.route("/licences")
+@licences_bp.route("/licences")
 def my_licences() -> ResponseReturnValue:
     held = claims.my_licences(get_session(), current_member())
     return render_template("catalog/my_licences.html", held=held, form=EmptyForm())
 
 
-@bp.route("/licences/<int:claim_id>/release", methods=["POST"])
+@licences_bp.route("/licences/<int:claim_id>/release", methods=["POST"])
 def release(claim_id: int) -> ResponseReturnValue:
     try:
         name = claims.release(get_session(), current_member(), claim_id)
     except NotFound:
         abort(404)
     flash(f"Released {name}. Thank you for giving it back.", "success")
-    return redirect(url_for("catalog.my_licences"), 303)
+    return redirect(url_for("licences.my_licences"), 303)
