@@ -100,6 +100,11 @@ def _detail(
     cfg = current_app.config
     prog = groupbuy.progress(session, deal, None) if deal.group_buy else None
     seats = prog.committed if prog and deal.settled_at is None and prog.committed else None
+    if offer_form is None:
+        offer_form = OfferForm(formdata=None)
+        latest = negotiation.latest_offer(session, deal)
+        if latest is not None:
+            offer_form.fill(offer_view(latest).tiers, latest.min_seats, latest.term_months)
     soon = (utcnow() + timedelta(days=7)).replace(second=0, microsecond=0, tzinfo=None)
     page = render_template(
         "deals/admin_detail.html",
@@ -109,7 +114,7 @@ def _detail(
         history=negotiation.history_of(session, deal),
         links=links.links_of(session, deal),
         progress=prog,
-        offer_form=offer_form or OfferForm(formdata=None),
+        offer_form=offer_form,
         note_form=NoteForm(formdata=None),
         link_form=LinkForm(formdata=None, days=cfg["DEAL_LINK_DAYS"]),
         ratify_form=RatifyForm(formdata=None, closes_at=soon),

@@ -170,7 +170,11 @@ def chapter_deals(app: Flask, session: Session, rng: random.Random) -> None:
         app, session, admin, products["Vectorly Font Studio"], "Vectorly Font Studio keys", 40
     )
     negotiation.make_offer(
-        session, rejected, Actor.VENDOR, Terms([Tier(1, 450), Tier(40, 400)], 40, 24), ip="203.0.113.43"
+        session,
+        rejected,
+        Actor.VENDOR,
+        Terms([Tier(1, 450), Tier(40, 400)], 40, 24),
+        ip="203.0.113.43",
     )
     negotiation.end_negotiation(
         session,

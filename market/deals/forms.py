@@ -71,6 +71,13 @@ class OfferForm(FlaskForm):
     )
     notes = TextAreaField("Notes", validators=[Length(max=5000)])
 
+    def fill(self, tiers: list[Tier], min_seats: int, term_months: int) -> None:
+        """Start from earlier terms, so a revision or counter is a small edit."""
+        self.min_seats.data, self.term_months.data = min_seats, term_months
+        for row, tier in zip(self.tiers.entries, tiers, strict=False):
+            row.form.from_seats.data = tier.from_seats
+            row.form.price.data = f"{tier.per_seat_cents // 100}.{tier.per_seat_cents % 100:02d}"
+
     def parsed_tiers(self) -> list[Tier]:
         """The filled-in tier rows as Tiers; TierError naming a bad row."""
         tiers = []

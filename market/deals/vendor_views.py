@@ -41,11 +41,8 @@ def _page(
     latest = negotiation.latest_offer(session, deal)
     if form is None:
         form = OfferForm(formdata=None)
-        if latest is not None:  # start from the last word, so a revision is a small edit
-            form.min_seats.data, form.term_months.data = latest.min_seats, latest.term_months
-            for row, tier in zip(form.tiers.entries, offer_view(latest).tiers, strict=False):
-                row.form.from_seats.data = tier.from_seats
-                row.form.price.data = f"{tier.per_seat_cents / 100:.2f}"
+        if latest is not None:
+            form.fill(offer_view(latest).tiers, latest.min_seats, latest.term_months)
         else:
             form.term_months.data = deal.term_months
     page = render_template(
