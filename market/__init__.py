@@ -60,4 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     notifications.init_app(app)
     proposals.init_app(app)
+
+    from market import deals
+
+    deals.init_app(app)
     return app

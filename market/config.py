@@ -45,6 +45,8 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "GRACE_DAYS": _int(env, "GRACE_DAYS", 14),
         "LEADER_SHARE_BP": _int(env, "LEADER_SHARE_BP", 2000),
         "RATIFY_ABOVE_CENTS": _int(env, "RATIFY_ABOVE_CENTS", 50_000),
+        # How long a vendor's private deal link works unless revoked sooner.
+        "DEAL_LINK_DAYS": _int(env, "DEAL_LINK_DAYS", 14),
         "LOCALE": env.get("LOCALE", "en_US"),
         "PASSWORD_TIME_COST": _int(env, "PASSWORD_TIME_COST", 3),
         "PASSWORD_MEMORY_KIB": _int(env, "PASSWORD_MEMORY_KIB", 65536),

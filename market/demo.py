@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalog.demo import chapter_catalog, chapter_claims
 from market.db import database
+from market.deals.demo import chapter_deals
 from market.members import services as members
 from market.members.models import Member, MemberClass
 from market.proposals.demo import chapter_decisions
@@ -117,6 +118,7 @@ CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [
     chapter_claims,
     chapter_decisions,
     chapter_rounds,
+    chapter_deals,
 ]
 
 

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from market.billing.models import DuesAccount, DuesInvoice, StripeCall, StripeEvent
+from market.deals.models import (
+    Commitment,
+    Deal,
+    DealEvent,
+    DealOffer,
+    VendorLink,
+    Want,
+    WantRequest,
+)
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member
 from market.notifications.models import Notification, OutboxMessage
@@ -12,6 +21,13 @@ __all__ = [
     "Account",
     "DuesAccount",
     "DuesInvoice",
+    "Commitment",
+    "Deal",
+    "DealEvent",
+    "DealOffer",
+    "VendorLink",
+    "Want",
+    "WantRequest",
     "LedgerTransaction",
     "Member",
     "Notification",

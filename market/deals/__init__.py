@@ -1,0 +1,18 @@
+"""Vendor deals: member demand, negotiation through private links, group buys, settlement."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the member, admin and vendor-link pages, the nav links and `deals settle`."""
+    from market.deals import admin_views, cli, vendor_views, views
+    from market.web import register_nav
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin_views.bp)
+    app.register_blueprint(vendor_views.bp)
+    app.cli.add_command(cli.deals_cli)
+    register_nav(app, "Deals", "deals.deal_list", "member")
+    register_nav(app, "Deals admin", "admin_deals.deal_list", "admin")
