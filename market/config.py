@@ -50,6 +50,8 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PASSWORD_MEMORY_KIB": _int(env, "PASSWORD_MEMORY_KIB", 65536),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         "CSP_EXTRA_SOURCES": env.get("CSP_EXTRA_SOURCES", ""),
+        # Cookies without the Secure flag, for servers on plain-HTTP localhost (test servers).
+        "INSECURE_COOKIES": _flag(env, "INSECURE_COOKIES"),
     }
 
 
