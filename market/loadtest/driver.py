@@ -172,23 +172,23 @@ class User:
             except (asyncio.CancelledError, aiohttp.ClientError, ConnectionError):
                 self.recorder.disconnects["cancelled mid-request"] += 1
             return
-        await self._half_body(method, path, payload)
-        self.recorder.disconnects["closed after half the body"] += 1
-
-    async def _half_body(self, method: str, path: str, payload: bytes) -> None:
         url = URL(self.base_url).join(URL(path))
         cookies = self.http.cookie_jar.filter_cookies(url)
         cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(payload)}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
-        ).encode()
-        try:
-            _reader, writer = await asyncio.open_connection(url.host, url.port)
-            writer.write(head + payload[: len(payload) // 2])
-            await writer.drain()
-            writer.close()
-            await writer.wait_closed()
-        except OSError:
-            pass
+        await half_request(url, method, {**headers, "Cookie": cookie}, payload)
+        self.recorder.disconnects["closed after half the body"] += 1
+
+
+async def half_request(url: URL, method: str, headers: Mapping[str, str], payload: bytes) -> None:
+    """Send the headers and half the body of a request, then hang up."""
+    head = f"{method} {url.raw_path_qs} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+    for name, value in {**headers, "Content-Length": str(len(payload))}.items():
+        head += f"{name}: {value}\r\n"
+    try:
+        _reader, writer = await asyncio.open_connection(url.host, url.port)
+        writer.write((head + "Connection: close\r\n\r\n").encode() + payload[: len(payload) // 2])
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+    except OSError:
+        pass  # the server may already be gone (a killed worker): the point is to hang up
