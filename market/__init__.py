@@ -50,4 +50,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     catalog.init_app(app)
     allocation.init_app(app)
+
+    from market import notifications, proposals
+
+    notifications.init_app(app)
+    proposals.init_app(app)
     return app

@@ -50,6 +50,12 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PASSWORD_MEMORY_KIB": _int(env, "PASSWORD_MEMORY_KIB", 65536),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         "CSP_EXTRA_SOURCES": env.get("CSP_EXTRA_SOURCES", ""),
+        # Email: with no SMTP_HOST, `notifications send` prints messages instead.
+        "SMTP_HOST": env.get("SMTP_HOST", ""),
+        "SMTP_PORT": _int(env, "SMTP_PORT", 25),
+        "SMTP_FROM": env.get("SMTP_FROM", "Commons Software Co-op <noreply@localhost>"),
+        # Links in emails are made absolute with this (e.g. https://coop.example).
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         # Cookies without the Secure flag, for servers on plain-HTTP localhost (test servers).
         "INSECURE_COOKIES": _flag(env, "INSECURE_COOKIES"),
     }

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from market.db import database
 from market.members import services as members
 from market.members.models import Member, MemberClass
+from market.proposals.demo import chapter_decisions
 
 DEMO_PASSWORD = "commons-demo-2026"
 ADMIN_EMAIL = "admin@commons.example"
@@ -94,7 +95,10 @@ def chapter_members(app: Flask, session: Session, rng: random.Random) -> None:
     session.flush()
 
 
-CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [chapter_members]
+CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [
+    chapter_members,
+    chapter_decisions,
+]
 
 
 def load(app: Flask) -> None:

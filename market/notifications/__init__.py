@@ -1,0 +1,14 @@
+"""Notifications: a member's inbox, and an outbox of emails delivered by a CLI job."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the inbox pages, the unread count for the nav, and `notifications send`."""
+    from market.notifications import cli, views
+
+    app.register_blueprint(views.bp)
+    app.context_processor(views.inbox_badge)
+    app.cli.add_command(cli.notifications_cli)

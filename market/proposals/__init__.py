@@ -1,0 +1,17 @@
+"""Decisions: Loomio-style proposals (agree, abstain, disagree, block) and ratification."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the Decisions pages, the Markdown filter, the nav link and `proposals close`."""
+    from market.proposals import cli, views
+    from market.proposals.markdown import render_markdown
+    from market.web import register_nav
+
+    app.register_blueprint(views.bp)
+    app.add_template_filter(render_markdown, "markdown")
+    app.cli.add_command(cli.proposals_cli)
+    register_nav(app, "Decisions", "proposals.proposal_list", "member")
