@@ -32,10 +32,13 @@ class Action:
     step: Step
 
 
+BROWSE = ["/", "/profile", "/decisions/", "/inbox/"]
+
+
 async def browse(user: User) -> None:
-    """Read pages (each loads the member from the database)."""
-    await user.request("browse", "GET", "/")
-    await user.request("browse", "GET", "/profile")
+    """Read two pages (each loads the member, most also list rows, from the database)."""
+    for path in user.rng.sample(BROWSE, 2):
+        await user.request("browse", "GET", path)
 
 
 async def sign_in_again(user: User) -> None:
