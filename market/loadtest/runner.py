@@ -6,6 +6,7 @@ import asyncio
 import random
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +76,12 @@ def run(settings: Settings) -> Report:
         server.start()
         rec, log = Recorder(), FaultLog()
         try:
-            extras = asyncio.run(drive(settings, plan, server, cluster, rec, log))
+            # A thread of its own: the caller may already run an event loop (pytest with
+            # Playwright's sync API does), and asyncio.run refuses to nest.
+            with ThreadPoolExecutor(1) as pool:
+                extras = pool.submit(
+                    asyncio.run, drive(settings, plan, server, cluster, rec, log)
+                ).result()
         finally:
             server.stop()
         found = check(app, plan, rec)
