@@ -39,6 +39,8 @@ class Settings:
     burst_events: int = 1000
     burst_copies: int = 5
     burst_at: float = 0.25  # fraction of the run
+    close_at: float = 0.8  # fraction of the run: an admin closes the round, then pays
+    webhook_rate: float = 5.0  # steady events per second (each delivered 1-3 times)
     database_url: str | None = None  # an existing empty database instead of a private cluster
     seed: int = 2026
     log: Path | None = None  # gunicorn's output
@@ -80,7 +82,7 @@ def run(settings: Settings) -> Report:
             # Playwright's sync API does), and asyncio.run refuses to nest.
             with ThreadPoolExecutor(1) as pool:
                 extras = pool.submit(
-                    asyncio.run, drive(settings, plan, server, cluster, rec, log)
+                    asyncio.run, drive(settings, app, plan, server, cluster, rec, log)
                 ).result()
         finally:
             server.stop()
@@ -102,6 +104,7 @@ def check(app: Flask, plan: Plan, rec: Recorder) -> dict[str, list[str]]:
 
 async def drive(
     settings: Settings,
+    app: Flask,
     plan: Plan,
     server: Gunicorn,
     cluster: PrivatePostgres | None,
@@ -129,7 +132,7 @@ async def drive(
     if cluster is not None and settings.restart_db:
         at = settings.restart_at * stop
         jobs.append(restart_database(cluster, probe.http, rec, log, at, settings.fault_window_s))
-    jobs += scenarios.feeds(settings, plan, server.url, rec, log, extras, rng)
+    jobs += scenarios.feeds(settings, plan, server.url, rec, log, extras, rng, app)
     try:
         await asyncio.gather(*jobs)
     finally:

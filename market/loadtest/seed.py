@@ -25,19 +25,31 @@ class Plan:
 
     emails: list[str] = field(default_factory=list)
     member_ids: list[int] = field(default_factory=list)
+    products: list[int] = field(default_factory=list)  # catalogue: claimable products
+    customers: list[str] = field(default_factory=list)  # dues: Stripe customer ids
+    round_id: int | None = None  # rounds: the open round members vote in
     extras: dict[str, object] = field(default_factory=dict)
 
 
 def seed(app: Flask, members: int) -> Plan:
     """Build the starting co-op in one transaction and describe it."""
     plan = Plan()
+    from market.loadtest import catalogue, voting, webhooks
+
+    password_hash = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
     with database(app).transaction() as session:
-        _members(session, members, plan)
+        _members(session, members, plan, password_hash)
+        _channels(session)
+        if voting.installed(app):
+            voting.seed(session, plan, password_hash)
+        if catalogue.installed(app):
+            catalogue.seed(session, plan)
+        if webhooks.installed(app):
+            webhooks.seed(session, plan)
     return plan
 
 
-def _members(session: Session, count: int, plan: Plan) -> None:
-    password_hash = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
+def _members(session: Session, count: int, plan: Plan, password_hash: str) -> None:
     now = utcnow()
     rows = [
         {
@@ -55,3 +67,12 @@ def _members(session: Session, count: int, plan: Plan) -> None:
     found = session.execute(select(Member.id, Member.email).order_by(Member.id)).all()
     plan.member_ids = [row.id for row in found]
     plan.emails = [row.email for row in found]
+
+
+def _channels(session: Session) -> None:
+    """The four channels members split the pool among."""
+    from catalog.models import Channel
+
+    names = ["Safe & Private", "Make Things", "Know More", "Build Software"]
+    session.add_all(Channel(name=name, description="load test") for name in names)
+    session.flush()

@@ -18,10 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from flask import Flask
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 from yarl import URL
 
 from market.loadtest.driver import TIMEOUT, Recorder, Sample, half_request
 from market.loadtest.faults import FaultLog, Window
+from market.loadtest.seed import Plan
 
 PATH = "/billing/stripe/webhook"
 SECRET = "whsec_loadtest_not_secret"
@@ -155,3 +159,47 @@ async def burst(
         f"{plan.events} events x {plan.copies} = {len(deliveries)} deliveries in {took:.1f} s "
         f"({len(deliveries) / took:.0f}/s); {plan.events - len(acked)} events never acknowledged"
     )
+
+
+def installed(app: Flask) -> bool:
+    """True once dues (Stripe customers and the webhook endpoint) are part of the app."""
+    return "billing.stripe_webhook" in app.view_functions
+
+
+def seed(session: Session, plan: Plan) -> None:
+    """Every member is a Stripe customer with an active subscription."""
+    from market.billing.models import DuesAccount
+
+    rows = [
+        {"member_id": mid, "customer_id": f"cus_load_{mid}",
+         "subscription_id": f"sub_cus_load_{mid}", "sub_status": "active",
+         "status_at": NOV_1, "ever_paid": True}
+        for mid in plan.member_ids
+    ]  # fmt: skip
+    session.execute(insert(DuesAccount), rows)
+    plan.customers = [f"cus_load_{mid}" for mid in plan.member_ids]
+
+
+def acknowledged(session: Session, rec: Recorder) -> dict[str, list[str]]:
+    """Every event the app answered 2xx is stored; every such paid invoice is booked once."""
+    from market.billing.models import StripeEvent
+    from market.ledger.models import LedgerTransaction
+
+    events = rec.acked.get("stripe event", set())
+    stored = set(session.scalars(select(StripeEvent.id).where(StripeEvent.id.in_(events))))
+    invoices = rec.acked.get("paid invoice", set())
+    keys = {f"invoice:{i}" for i in invoices}
+    booked = session.execute(
+        select(LedgerTransaction.key, func.count())
+        .where(LedgerTransaction.key.in_(keys))
+        .group_by(LedgerTransaction.key)
+    ).all()
+    counts = {key: n for key, n in booked}
+    return {
+        f"every acknowledged Stripe event is stored ({len(events)})": [
+            f"event {e} was answered 2xx but is not stored" for e in sorted(events - stored)
+        ],
+        f"every acknowledged paid invoice is booked exactly once ({len(invoices)})": [
+            f"{k} booked {counts.get(k, 0)} times" for k in sorted(keys) if counts.get(k) != 1
+        ],
+    }
