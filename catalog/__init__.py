@@ -6,4 +6,20 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the catalogue's blueprints and CLI commands (none yet)."""
+    """Register the catalogue's blueprints, navigation links and CLI commands."""
+    from catalog import admin_views, invariants, views
+    from catalog.cli import licences_cli
+    from market.web import register_nav
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.licences_bp)
+    app.register_blueprint(admin_views.bp)
+    register_nav(app, "Catalogue", "catalog.catalogue", "all")
+    register_nav(app, "My licences", "licences.my_licences", "member")
+    register_nav(app, "Stock", "admin_catalog.stock", "admin")
+    app.cli.add_command(licences_cli)
+    invariants.register_all(app)
+    if app.config.get("BENCH_ENDPOINTS"):
+        from catalog import bench_views
+
+        app.register_blueprint(bench_views.bp)

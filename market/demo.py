@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from catalog.demo import chapter_catalog, chapter_claims
 from market.db import database
 from market.members import services as members
 from market.members.models import Member, MemberClass
@@ -98,6 +99,8 @@ def chapter_members(app: Flask, session: Session, rng: random.Random) -> None:
 CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [
     chapter_members,
     chapter_decisions,
+    chapter_catalog,
+    chapter_claims,
 ]
 
 

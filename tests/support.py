@@ -200,3 +200,38 @@ def engine_for(backend: str, tmp: Path) -> Engine:
     engine = make_engine(url)
     migrate.upgrade(engine)
     return engine
+
+
+def signed_login(app: Any, member_id: int) -> tuple[str, str]:
+    """A session cookie for a logged-in member and a CSRF token that goes with it.
+
+    Built with the app's own signing (as flask-login and Flask-WTF would), so load tests
+    skip the deliberately slow password check and the extra page fetch for a token.
+    """
+    import secrets
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    raw = secrets.token_hex(20)
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookie = serializer.dumps({"_user_id": str(member_id), "_fresh": True, "csrf_token": raw})
+    token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+    return cookie, token
+
+
+@contextmanager
+def count_queries(engine: Engine) -> Iterator[list[str]]:
+    """Collect the SQL statements run on `engine` inside the block."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -25,8 +25,7 @@ def installed(app: Flask) -> bool:
 
 def seed(session: Session, plan: Plan) -> None:
     """One channel and vendor; three key products, a seat product and a link product."""
-    # Until the catalogue lands on main these names do not exist there (hence the ignore).
-    from catalog.models import Channel, LicenceKey, Product, Vendor  # type: ignore[attr-defined]
+    from catalog.models import Channel, LicenceKey, Product, Vendor
 
     channel = session.scalar(select(Channel).limit(1))
     if channel is None:

@@ -1,0 +1,291 @@
+"""Benchmarks: `python -m catalog.bench` (see README, "Benchmarks").
+
+1. Claims through gunicorn (4 workers) on a throwaway PostgreSQL database, 50 concurrent
+   clients, side by side with a bare endpoint on the same stack that does one indexed
+   insert (the ceiling). Reports throughput, p50/p99 latency and the ratio.
+2. The catalogue page with 10,000 products: server time per page (median) and queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, insert, make_url, text
+
+from catalog.models import Channel, LicenceKey, Product, Vendor
+from market import create_app, migrate
+from market.db import database, make_engine
+from market.members.models import Member
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-only-secret"
+BASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def throwaway_database(base: str) -> Iterator[str]:
+    """Create a fresh PostgreSQL database, migrate it, and drop it afterwards."""
+    name = "softcoop_bench_" + uuid.uuid4().hex[:8]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        # The ceiling's table: one serial key, one secondary index, nothing else.
+        conn.execute(
+            text(
+                "CREATE TABLE bench_ping (id BIGSERIAL PRIMARY KEY, member_id INT NOT NULL, "
+                "created_at TIMESTAMPTZ NOT NULL)"
+            )
+        )
+        conn.execute(text("CREATE INDEX ix_bench_ping_member ON bench_ping (member_id)"))
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _shelf(session: Any, products: int, keys_each: int, name: str = "Bench") -> list[int]:
+    """`products` key products with `keys_each` keys each; returns their ids in order."""
+    channel = Channel(name=f"{name} channel")
+    vendor = Vendor(name=f"{name} vendor", category="bench", market_share_bp=300)
+    session.add_all([channel, vendor])
+    session.flush()
+    rows = [
+        {
+            "vendor_id": vendor.id,
+            "channel_id": channel.id,
+            "name": f"{name} {i:05d}",
+            "category": f"cat{i % 20}",
+            "kind": "key",
+            "seats_total": 0,
+            "seats_used": 0,
+        }
+        for i in range(products)
+    ]
+    ids = list(session.scalars(insert(Product).returning(Product.id), rows))
+    if keys_each:
+        session.execute(
+            insert(LicenceKey),
+            [{"product_id": p, "value": f"B-{p}-{k}"} for p in ids for k in range(keys_each)],
+        )
+    return ids
+
+
+def _members(session: Any, count: int) -> list[int]:
+    rows = [
+        {
+            "email": f"bench{i}@example.com",
+            "display_name": f"Bench {i}",
+            "password_hash": "unused",
+            "status": "active",
+        }
+        for i in range(count)
+    ]
+    return list(session.scalars(insert(Member).returning(Member.id), rows))
+
+
+def signed_login(app: Any, member_id: int) -> tuple[str, str]:
+    """A session cookie and matching CSRF token, signed as flask-login and Flask-WTF would."""
+    import secrets
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    raw = secrets.token_hex(20)
+    cookie = app.session_interface.get_signing_serializer(app).dumps(
+        {"_user_id": str(member_id), "_fresh": True, "csrf_token": raw}
+    )
+    return cookie, URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+@contextmanager
+def gunicorn(url: str, workers: int) -> Iterator[str]:
+    """gunicorn serving the app with the bench endpoints switched on."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "BENCH_ENDPOINTS": "1",
+        "INSECURE_COOKIES": "1",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "market.wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + "/login", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+async def _client(http: Any, paths: list[str], cookie: str, token: str) -> list[tuple[int, float]]:
+    out = []
+    for path in paths:
+        start = time.perf_counter()
+        async with http.post(
+            path,
+            data={"csrf_token": token},
+            headers={"Cookie": f"session={cookie}"},
+            allow_redirects=False,
+        ) as response:
+            await response.read()
+        out.append((response.status, time.perf_counter() - start))
+    return out
+
+
+async def _phase(base: str, plans: list[tuple[list[str], str, str]]) -> dict[str, float]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=len(plans))
+    async with aiohttp.ClientSession(base, connector=connector) as http:
+        start = time.perf_counter()
+        results = await asyncio.gather(*(_client(http, *plan) for plan in plans))
+        elapsed = time.perf_counter() - start
+    flat = [r for client in results for r in client]
+    latencies = sorted(lat for _, lat in flat)
+    ok = sum(1 for status, _ in flat if status == 303)
+    return {
+        "requests": len(flat),
+        "ok": ok,
+        "rps": len(flat) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+
+
+def bench_claims(base_url: str, clients: int, rounds: int, per_round: int) -> dict[str, Any]:
+    """Claims vs the bare insert, alternating phases on one server; returns the figures."""
+    with throwaway_database(base_url) as url:
+        app = create_app({"SECRET_KEY": SECRET, "DATABASE_URL": url})
+        with database(app).transaction() as session:
+            products = _shelf(session, rounds * per_round, keys_each=clients)
+            members = _members(session, clients)
+        logins = [signed_login(app, m) for m in members]
+        claims: list[dict[str, float]] = []
+        bare: list[dict[str, float]] = []
+        with gunicorn(url, workers=4) as base:
+            warm = [["/_bench/insert"] * 5 for _ in logins]
+            asyncio.run(_phase(base, [(w, *cred) for w, cred in zip(warm, logins, strict=True)]))
+            for r in range(rounds):
+                chunk = products[r * per_round : (r + 1) * per_round]
+                paths = [f"/catalogue/{p}/claim" for p in chunk]
+                claims.append(asyncio.run(_phase(base, [(paths, *c) for c in logins])))
+                inserts = ["/_bench/insert"] * per_round
+                bare.append(asyncio.run(_phase(base, [(inserts, *c) for c in logins])))
+        database(app).engine.dispose()
+    return {"claims": _combine(claims), "bare": _combine(bare)}
+
+
+def _combine(phases: list[dict[str, float]]) -> dict[str, float]:
+    """Totals over phases: summed counts, request-weighted throughput, worst p50/p99."""
+    requests = sum(p["requests"] for p in phases)
+    seconds = sum(p["requests"] / p["rps"] for p in phases)
+    return {
+        "requests": requests,
+        "ok": sum(p["ok"] for p in phases),
+        "rps": requests / seconds,
+        "p50_ms": statistics.median(p["p50_ms"] for p in phases),
+        "p99_ms": max(p["p99_ms"] for p in phases),
+    }
+
+
+def bench_catalogue(base_url: str, products: int, samples: int) -> list[tuple[str, float, int]]:
+    """Server time (median of `samples`) and query count for catalogue pages."""
+    with throwaway_database(base_url) as url:
+        app = create_app({"SECRET_KEY": SECRET, "DATABASE_URL": url, "TESTING": True})
+        with database(app).transaction() as session:
+            _shelf(session, products, keys_each=2, name="Shelf")
+        engine = database(app).engine
+        client = app.test_client()
+        statements: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        last = -(-products // 20)
+        pages = [
+            "/catalogue",
+            f"/catalogue?page={last // 2}",
+            f"/catalogue?page={last}",
+            "/catalogue?category=cat7",
+            "/catalogue?q=shelf+0042",
+        ]
+        out = []
+        for path in pages:
+            client.get(path)  # warm
+            times = []
+            for _ in range(samples):
+                statements.clear()
+                start = time.perf_counter()
+                assert client.get(path).status_code == 200
+                times.append(time.perf_counter() - start)
+            out.append((path, 1000 * statistics.median(times), len(statements)))
+        engine.dispose()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run both benchmarks and print a small report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", BASE_URL))
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--per-round", type=int, default=20, help="claims per client per round")
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=25)
+    args = parser.parse_args(argv)
+    result = bench_claims(args.database, args.clients, args.rounds, args.per_round)
+    print(f"Claims vs bare insert: gunicorn -w 4, PostgreSQL, {args.clients} concurrent clients")
+    for label in ("claims", "bare"):
+        r = result[label]
+        print(
+            f"  {label:6} {r['requests']:5.0f} requests ({r['ok']:.0f} ok)  {r['rps']:7.1f} req/s"
+            f"  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms"
+        )
+    print(f"  ratio claims/bare throughput: {result['claims']['rps'] / result['bare']['rps']:.2f}")
+    print(f"Catalogue pages with {args.products} products (server time, median of {args.samples})")
+    for path, ms, queries in bench_catalogue(args.database, args.products, args.samples):
+        print(f"  {path:32} {ms:6.1f} ms  {queries} queries")
+
+
+if __name__ == "__main__":
+    main()

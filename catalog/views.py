@@ -1,0 +1,112 @@
+"""Member pages: browse the catalogue, claim a licence, My licences, release."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from catalog import browse, claims, services
+from catalog.forms import EmptyForm
+from market.auth import current_member, public
+from market.db import get_session, utcnow
+from market.errors import DomainError, NotFound
+
+bp = Blueprint("catalog", __name__)
+# A blueprint of its own, so the main navigation marks "My licences" apart from "Catalogue".
+licences_bp = Blueprint("licences", __name__)
+
+
+def _leader_bp() -> int:
+    return int(current_app.config["LEADER_SHARE_BP"])
+
+
+@bp.route("/catalogue")
+@public
+def catalogue() -> ResponseReturnValue:
+    session = get_session()
+    channel_id = request.args.get("channel", 0, type=int)
+    category = request.args.get("category", "")[:80]
+    query = request.args.get("q", "")[:100]
+    result = browse.browse(
+        session,
+        channel_id=channel_id or None,
+        category=category,
+        query=query,
+        page=request.args.get("page", 1, type=int),
+        leader_share_bp=_leader_bp(),
+    )
+    held: set[int] = set()
+    if current_user.is_authenticated:
+        held = claims.held_product_ids(
+            session, current_member(), [s.product.id for s in result.items]
+        )
+    return render_template(
+        "catalog/catalogue.html",
+        result=result,
+        channels=services.list_channels(session, active_only=True),
+        categories=services.categories(session),
+        channel_id=channel_id,
+        category=category,
+        q=query,
+        held=held,
+        form=EmptyForm(),
+    )
+
+
+def _product_page(
+    product_id: int, error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    session = get_session()
+    try:
+        shelf = browse.product_shelf(session, product_id, _leader_bp())
+    except NotFound:
+        abort(404)
+    held = current_user.is_authenticated and bool(
+        claims.held_product_ids(session, current_member(), [product_id])
+    )
+    problem = None
+    if current_user.is_authenticated:
+        problem = claims.standing_problem(current_member(), utcnow())
+    return render_template(
+        "catalog/product.html",
+        shelf=shelf,
+        held=held,
+        problem=problem,
+        error=error,
+        form=EmptyForm(),
+    ), status
+
+
+@bp.route("/catalogue/<int:product_id>")
+@public
+def product(product_id: int) -> ResponseReturnValue:
+    return _product_page(product_id)
+
+
+@bp.route("/catalogue/<int:product_id>/claim", methods=["POST"])
+def claim(product_id: int) -> ResponseReturnValue:
+    try:
+        claim_id = claims.claim(get_session(), current_member(), product_id)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        return _product_page(product_id, exc.message, exc.status_code)
+    flash("Claimed. Your licence is below.", "success")
+    return redirect(url_for("licences.my_licences", _anchor=f"claim-{claim_id}"), 303)
+
+
+@licences_bp.route("/licences")
+def my_licences() -> ResponseReturnValue:
+    held = claims.my_licences(get_session(), current_member())
+    return render_template("catalog/my_licences.html", held=held, form=EmptyForm())
+
+
+@licences_bp.route("/licences/<int:claim_id>/release", methods=["POST"])
+def release(claim_id: int) -> ResponseReturnValue:
+    try:
+        name = claims.release(get_session(), current_member(), claim_id)
+    except NotFound:
+        abort(404)
+    flash(f"Released {name}. Thank you for giving it back.", "success")
+    return redirect(url_for("licences.my_licences"), 303)
