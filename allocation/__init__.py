@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     """Register the budget-round blueprints, navigation links and `flask rounds` commands."""
     # Imported here so that `allocation.rules` and the standalone recount stay Flask-free.
+    from allocation import invariants
     from allocation.cli import rounds_cli
     from allocation.payout_views import admin_payouts_bp
     from allocation.views import admin_bp, bp
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_payouts_bp)
     app.cli.add_command(rounds_cli)
+    invariants.register_all(app)
     register_nav(app, "Budget", "rounds.index", "all")
     register_nav(app, "Vote", "rounds.vote", "member")
     register_nav(app, "My dues", "rounds.my_dues", "member")

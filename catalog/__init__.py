@@ -7,7 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the catalogue's blueprints, navigation links and CLI commands."""
-    from catalog import admin_views, views
+    from catalog import admin_views, invariants, views
     from catalog.cli import licences_cli
     from market.web import register_nav
 
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     register_nav(app, "My licences", "licences.my_licences", "member")
     register_nav(app, "Stock", "admin_catalog.stock", "admin")
     app.cli.add_command(licences_cli)
+    invariants.register_all(app)
     if app.config.get("BENCH_ENDPOINTS"):
         from catalog import bench_views
 

@@ -69,6 +69,8 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", ""),
         "STRIPE_TIMEOUT_SECONDS": _int(env, "STRIPE_TIMEOUT_SECONDS", 20),
         "AUDIT_DIR": env.get("AUDIT_DIR") or str(INSTANCE / "audit"),
+        # Cookies without the Secure flag, for servers on plain-HTTP localhost (test servers).
+        "INSECURE_COOKIES": _flag(env, "INSECURE_COOKIES"),
     }
 
 

@@ -30,13 +30,14 @@ def configure(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the dues pages, the webhook, the Stripe client and the `dues` CLI."""
-    from market.billing import gateway
+    from market.billing import gateway, invariants
     from market.billing.cli import dues_cli
     from market.billing.views import bp
     from market.web import register_nav
 
     configure(app)
     gateway.init_app(app)
+    invariants.register_all(app)
     app.register_blueprint(bp)
     app.cli.add_command(dues_cli)
     register_nav(app, "My dues", "billing.my_dues", "member")

@@ -31,3 +31,8 @@ def test_settings_come_from_environment() -> None:
     assert cfg["OPS_SHARE_BP"] == 1000
     with pytest.raises(ConfigError, match="MONTHLY_FEE_CENTS"):
         from_env({"MONTHLY_FEE_CENTS": "five"})
+
+
+def test_insecure_cookies_only_when_asked_for_in_the_environment() -> None:
+    assert from_env({"INSECURE_COOKIES": "1"})["INSECURE_COOKIES"] is True
+    assert from_env({})["INSECURE_COOKIES"] is False
