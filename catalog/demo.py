@@ -128,9 +128,7 @@ def chapter_catalog(app: Flask, session: Session, rng: random.Random) -> None:
 def _claimers(session: Session) -> list[Member]:
     """Members in good standing once the dues chapter has charged everyone, oldest first."""
     now = utcnow()
-    members = session.scalars(
-        select(Member).where(Member.is_admin.is_(False)).order_by(Member.id)
-    )
+    members = session.scalars(select(Member).where(Member.is_admin.is_(False)).order_by(Member.id))
     return [m for m in members if m.in_good_standing(now)]
 
 
@@ -152,4 +150,3 @@ def chapter_claims(app: Flask, session: Session, rng: random.Random) -> None:
     # Someone took the last-but-one profiler: the stock page shows it running low.
     for member in others[:3]:
         claims.claim(session, member, products["Kestrel Profiler"].id)
-

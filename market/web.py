@@ -9,12 +9,19 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from market.auth import public
+from market.auth import admin_blueprint, public
 from market.db import get_session
 from market.errors import DomainError
 from market.extensions import login_manager
 from market.members.models import Member
 from market.money import Money
+
+admin_home_bp = admin_blueprint("admin_home", __name__, "")
+
+
+@admin_home_bp.route("/")
+def home() -> ResponseReturnValue:
+    return render_template("admin_home.html", links=admin_links())
 
 
 @public
@@ -87,33 +94,55 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_helpers)
     app.context_processor(_nav_items)
     register_nav(app, "Members", "admin_members.member_list", "admin")
+    app.register_blueprint(admin_home_bp)
     login_manager.user_loader(_load_member)
     login_manager.login_view = "members.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
 
 
-def register_nav(app: Flask, label: str, endpoint: str, audience: str = "all") -> None:
-    """Add a link to the main navigation; audience is 'all', 'member' or 'admin'."""
-    app.extensions.setdefault("softcoop.nav", []).append((label, endpoint, audience))
+def register_nav(
+    app: Flask, label: str, endpoint: str, audience: str = "all", order: int = 50
+) -> None:
+    """Add a link: 'all'/'member' ones to the main nav (by order), 'admin' ones to /admin/."""
+    if audience not in {"all", "member", "admin"}:
+        raise ValueError(f"unknown nav audience {audience!r}")
+    links = app.extensions.setdefault("softcoop.nav", [])
+    links.append((order, label, endpoint, audience))
+    links.sort(key=lambda link: link[0])
+
+
+def admin_links() -> list[dict[str, str]]:
+    """The admin sections, for the admin home page."""
+    from flask import url_for
+
+    return [
+        {"label": label, "url": url_for(endpoint)}
+        for _, label, endpoint, audience in current_app.extensions.get("softcoop.nav", [])
+        if audience == "admin"
+    ]
 
 
 def _nav_items() -> dict[str, Any]:
     from flask import url_for
     from flask_login import current_user
 
-    items = []
-    for label, endpoint, audience in current_app.extensions.get("softcoop.nav", []):
-        if audience == "member" and not current_user.is_authenticated:
-            continue
-        if audience == "admin" and not (current_user.is_authenticated and current_user.is_admin):
-            continue
-        blueprint = endpoint.split(".")[0]
-        items.append(
-            {
-                "label": label,
-                "url": url_for(endpoint),
-                "active": (request.endpoint or "").split(".")[0] == blueprint,
-            }
-        )
+    here = request.endpoint or ""
+    entries = [
+        (label, endpoint)
+        for _, label, endpoint, audience in current_app.extensions.get("softcoop.nav", [])
+        if audience == "all" or (audience == "member" and current_user.is_authenticated)
+    ]
+    if current_user.is_authenticated and current_user.is_admin:
+        entries.append(("Admin", "admin_home.home"))
+    # Highlight the exact page; failing that, the first link into the same blueprint.
+    exact = any(endpoint == here for _, endpoint in entries)
+    items, lit = [], False
+    for label, endpoint in entries:
+        same_bp = endpoint.split(".")[0] == here.split(".")[0]
+        active = endpoint == here if exact else (same_bp and not lit)
+        if here.startswith("admin") and endpoint == "admin_home.home":
+            active = True
+        lit = lit or active
+        items.append({"label": label, "url": url_for(endpoint), "active": active})
     return {"nav_items": items}

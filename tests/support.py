@@ -242,6 +242,8 @@ def count_queries(engine: Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
 @contextmanager
 def localstripe() -> Iterator[str]:
     """A localstripe (fake Stripe) on a free port for the test session; yields its URL."""

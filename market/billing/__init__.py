@@ -40,4 +40,4 @@ def init_app(app: Flask) -> None:
     invariants.register_all(app)
     app.register_blueprint(bp)
     app.cli.add_command(dues_cli)
-    register_nav(app, "My dues", "billing.my_dues", "member")
+    register_nav(app, "My dues", "billing.my_dues", "member", order=80)

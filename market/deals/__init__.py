@@ -14,5 +14,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(vendor_views.bp)
     app.cli.add_command(cli.deals_cli)
-    register_nav(app, "Deals", "deals.deal_list", "member")
-    register_nav(app, "Deals admin", "admin_deals.deal_list", "admin")
+    register_nav(app, "Deals", "deals.deal_list", "member", order=60)
+    register_nav(app, "Deals", "admin_deals.deal_list", "admin")

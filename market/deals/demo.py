@@ -30,9 +30,7 @@ STORY_TIERS = [Tier(1, 120), Tier(50, 90), Tier(150, 70)]
 
 
 def _members(session: Session, rng: random.Random, count: int) -> list[Member]:
-    members = session.scalars(
-        select(Member).where(Member.is_admin.is_(False)).order_by(Member.id)
-    )
+    members = session.scalars(select(Member).where(Member.is_admin.is_(False)).order_by(Member.id))
     # The dues chapter has charged everyone; only members in good standing may want or commit.
     return rng.sample([m for m in members if m.in_good_standing()], count)
 

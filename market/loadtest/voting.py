@@ -30,7 +30,6 @@ def installed(app: Flask) -> bool:
 def seed(session: Session, plan: Plan, password_hash: str) -> None:
     """An admin, and November's round open on every channel with every member a voter."""
     from allocation.rounds import open_round
-
     from market.members.models import Member
 
     admin = Member(email=ADMIN_EMAIL, display_name="Load admin", password_hash=password_hash,
@@ -122,7 +121,6 @@ async def _payout(admin: User, channel: int, cents: int, reference: str) -> None
 def owed_by_channel(session: Session) -> dict[int, int]:
     """What each channel is owed now (its payable balance)."""
     from allocation.payouts import owed
-
     from catalog.models import Channel
 
     return {cid: owed(session, cid) for cid in session.scalars(select(Channel.id))}

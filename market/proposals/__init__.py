@@ -14,4 +14,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.add_template_filter(render_markdown, "markdown")
     app.cli.add_command(cli.proposals_cli)
-    register_nav(app, "Decisions", "proposals.proposal_list", "member")
+    register_nav(app, "Decisions", "proposals.proposal_list", "member", order=50)
