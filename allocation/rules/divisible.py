@@ -13,6 +13,11 @@ value (``hist[j, v]`` = weight of ballots giving v basis points to channel j, ze
 Per-ballot basis-point input is turned into that histogram first, so both entry points give
 bit-identical outcomes.
 
+Weights are in voter units (integer weights equal replicating ballots). Independent Markets
+and the mean depend only on relative weights: IM's phantoms are placed with total weight W
+instead of n. The consensus rule reads the k-th largest vote in voter units (below one voter
+of total weight it returns the mean).
+
 An abstaining member is not in the profile. An empty profile (no ballots, or zero total
 weight) raises ValueError: no rule here defines a split without voters, so the caller (the
 round) must choose its fallback explicitly.
