@@ -179,14 +179,17 @@ def test_results_hidden_until_close_when_the_author_chose_so(
 ) -> None:
     proposal = make_proposal(session, results_while_open=False)
     client = login(make_member(session))
-    client.post(f"/decisions/{proposal.id}/position", data={"stance": "disagree", "reason": "R1"})
+    client.post(
+        f"/decisions/{proposal.id}/position",
+        data={"stance": "disagree", "reason": "Hidden reason one"},
+    )
     page = client.get(f"/decisions/{proposal.id}").get_data(as_text=True)
-    assert "only after the proposal closes" in page and "R1</td>" not in page
+    assert "only after the proposal closes" in page and "Hidden reason one</td>" not in page
     history = client.get(f"/decisions/{proposal.id}/history").get_data(as_text=True)
-    assert "R1" not in history
+    assert "Hidden reason one" not in history
     close_now(session, proposal)
     page = client.get(f"/decisions/{proposal.id}").get_data(as_text=True)
-    assert "R1</td>" in page
+    assert "Hidden reason one</td>" in page
 
 
 def test_author_writes_outcome_after_close_and_members_are_notified(
