@@ -41,11 +41,23 @@ class MonthRow:
 
 
 @dataclass
+class ChannelRow:
+    """One channel's payable: what votes gave it, what its deals spent, what was paid."""
+
+    name: str
+    allocated: int = 0
+    spent_on_deals: int = 0
+    paid_out: int = 0
+    owed: int = 0
+
+
+@dataclass
 class Books:
-    """The public Books page: months, newest first, and totals."""
+    """The public Books page: months, newest first, totals, and each channel's account."""
 
     months: list[MonthRow]
     totals: MonthRow = field(default_factory=lambda: MonthRow("total"))
+    channels: list[ChannelRow] = field(default_factory=list)
 
 
 def _month_of(session: Session, column: Any) -> ColumnElement[str]:
@@ -103,7 +115,35 @@ def books(session: Session) -> Books:
     for month, count in session.execute(paying):
         row(month).members_paying = int(count)
     _paid_out(session, row)
-    return _finish(rows)
+    result = _finish(rows)
+    result.channels = channel_rows(session)
+    return result
+
+
+def channel_rows(session: Session) -> list[ChannelRow]:
+    """Each channel's payable account, split by what moved it (two queries in all)."""
+    from catalog.models import Channel
+
+    names = dict(session.execute(select(Channel.id, Channel.name)).all())
+    moves = session.execute(
+        select(Account.code, LedgerTransaction.kind, func.sum(Posting.amount_cents))
+        .join(Account, Account.id == Posting.account_id)
+        .join(LedgerTransaction, LedgerTransaction.id == Posting.txn_id)
+        .where(Account.kind == "channel")
+        .group_by(Account.code, LedgerTransaction.kind)
+    ).all()
+    rows: dict[str, ChannelRow] = {}
+    for code, kind, cents in moves:
+        channel_id = int(code.removeprefix("channel:"))
+        r = rows.setdefault(code, ChannelRow(names.get(channel_id, f"Channel #{channel_id}")))
+        r.owed += int(cents)
+        if kind == "deal":
+            r.spent_on_deals -= int(cents)
+        elif kind == "payout":
+            r.paid_out -= int(cents)
+        else:  # allocations (and any correction) arrive from the pools
+            r.allocated += int(cents)
+    return sorted(rows.values(), key=lambda r: r.name)
 
 
 def _paid_out(session: Session, row) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,16 @@ from market.billing import services
 from market.billing.services import DuesSettings
 from market.db import database
 from market.members.models import Member
-from tests.factories import make_member
+from market.ledger.services import (
+    CLEARING,
+    PAID_OUT,
+    Move,
+    channel_code,
+    pool_code,
+    post,
+    vendor_code,
+)
+from tests.factories import make_channel, make_member
 from tests.market.billing.stripe_fakes import NOV_1, invoice, make_dues_account
 
 DAY = 86400
@@ -63,7 +72,22 @@ def test_books_shows_each_month_without_names(
         _pay(session, bob, NOV_1 - (31 * n) * DAY, n)
     with _count_queries(app) as many:
         client.get("/books")
-    assert len(many) == len(few) <= 8
+    assert len(many) == len(few) <= 10
+
+
+def test_books_shows_each_channels_account(client: FlaskClient, session: Session) -> None:
+    """Allocated by vote, spent on deals, paid out and still owed, from the ledger alone."""
+    safe = make_channel(session, name="Safe & Private")
+    ch, vendor = channel_code(safe.id), vendor_code(77)
+    post(session, "t:dues", "dues", "d", [Move(CLEARING, pool_code("2026-11"), 135_000)], "usd")
+    post(session, "t:alloc", "allocation", "a", [Move(pool_code("2026-11"), ch, 51_237)], "usd")
+    post(session, "t:deal", "deal", "d", [Move(ch, vendor, 5_130)], "usd")
+    post(session, "t:pay", "payout", "p", [Move(ch, PAID_OUT, 30_000)], "usd")
+    session.commit()
+    page = client.get("/books").get_data(as_text=True)
+    row = page[page.index("Safe &amp; Private") :]
+    for figure in ("$512.37", "$51.30", "$300.00", "$161.07"):
+        assert figure in row.split("</tr>")[0], figure
 
 
 def test_admin_ledger_filters_and_exports(
