@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from market.billing import services
 from market.billing.services import DuesSettings
 from market.db import database
-from market.members.models import Member
 from market.ledger.services import (
     CLEARING,
     PAID_OUT,
@@ -25,6 +24,7 @@ from market.ledger.services import (
     post,
     vendor_code,
 )
+from market.members.models import Member
 from tests.factories import make_channel, make_member
 from tests.market.billing.stripe_fakes import NOV_1, invoice, make_dues_account
 
