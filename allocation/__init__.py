@@ -24,5 +24,17 @@ def init_app(app: Flask) -> None:
     invariants.register_all(app)
     register_nav(app, "Budget", "rounds.index", "all", order=20)
     register_nav(app, "Vote", "rounds.vote", "member", order=40)
-    register_nav(app, "Rounds", "admin_rounds.admin_index", "admin")
-    register_nav(app, "Payouts", "admin_payouts.payouts_page", "admin")
+    register_nav(
+        app,
+        "Rounds",
+        "admin_rounds.admin_index",
+        "admin",
+        hint="Open a month's budget round, set class weights, close and publish.",
+    )
+    register_nav(
+        app,
+        "Payouts",
+        "admin_payouts.payouts_page",
+        "admin",
+        hint="Pay channels what they are owed, with bank references.",
+    )

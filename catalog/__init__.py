@@ -16,7 +16,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_views.bp)
     register_nav(app, "Catalogue", "catalog.catalogue", "all", order=10)
     register_nav(app, "My licences", "licences.my_licences", "member", order=70)
-    register_nav(app, "Stock", "admin_catalog.stock", "admin")
+    register_nav(
+        app,
+        "Stock",
+        "admin_catalog.stock",
+        "admin",
+        hint="Channels, vendors and products; key imports; low stock; seat usage.",
+    )
     app.cli.add_command(licences_cli)
     invariants.register_all(app)
     if app.config.get("BENCH_ENDPOINTS"):

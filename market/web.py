@@ -93,7 +93,13 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _handle_domain)
     app.context_processor(_template_helpers)
     app.context_processor(_nav_items)
-    register_nav(app, "Members", "admin_members.member_list", "admin")
+    register_nav(
+        app,
+        "Members",
+        "admin_members.member_list",
+        "admin",
+        hint="Search members, set their class, promote or demote admins.",
+    )
     app.register_blueprint(admin_home_bp)
     login_manager.user_loader(_load_member)
     login_manager.login_view = "members.login"
@@ -102,13 +108,14 @@ def init_app(app: Flask) -> None:
 
 
 def register_nav(
-    app: Flask, label: str, endpoint: str, audience: str = "all", order: int = 50
+    app: Flask, label: str, endpoint: str, audience: str = "all", order: int = 50, hint: str = ""
 ) -> None:
     """Add a link: 'all'/'member' ones to the main nav (by order), 'admin' ones to /admin/."""
     if audience not in {"all", "member", "admin"}:
         raise ValueError(f"unknown nav audience {audience!r}")
     links = app.extensions.setdefault("softcoop.nav", [])
     links.append((order, label, endpoint, audience))
+    app.extensions.setdefault("softcoop.nav_hints", {})[endpoint] = hint
     links.sort(key=lambda link: link[0])
 
 
@@ -116,8 +123,9 @@ def admin_links() -> list[dict[str, str]]:
     """The admin sections, for the admin home page."""
     from flask import url_for
 
+    hints = current_app.extensions.get("softcoop.nav_hints", {})
     return [
-        {"label": label, "url": url_for(endpoint)}
+        {"label": label, "url": url_for(endpoint), "hint": hints.get(endpoint, "")}
         for _, label, endpoint, audience in current_app.extensions.get("softcoop.nav", [])
         if audience == "admin"
     ]

@@ -15,4 +15,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(vendor_views.bp)
     app.cli.add_command(cli.deals_cli)
     register_nav(app, "Deals", "deals.deal_list", "member", order=60)
-    register_nav(app, "Deals", "admin_deals.deal_list", "admin")
+    register_nav(
+        app,
+        "Deals",
+        "admin_deals.deal_list",
+        "admin",
+        hint="Negotiate with vendors through private links; settle group buys.",
+    )

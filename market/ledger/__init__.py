@@ -23,4 +23,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
     register_nav(app, "Books", "ledger.books", "all", order=30)
-    register_nav(app, "Ledger", "admin_ledger.ledger", "admin")
+    register_nav(
+        app,
+        "Ledger",
+        "admin_ledger.ledger",
+        "admin",
+        hint="Every account and transaction, with filters and a CSV export.",
+    )
