@@ -43,14 +43,3 @@ def make_member(
     session.add(member)
     session.flush()
     return member
-
-
-def make_channel(session: Session, **fields: Any) -> Any:
-    """An active channel (a bundle members can fund)."""
-    from catalog.models import Channel
-
-    n = next(_seq)
-    channel = Channel(name=fields.pop("name", f"Channel {n}"), **fields)
-    session.add(channel)
-    session.flush()
-    return channel

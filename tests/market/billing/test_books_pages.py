@@ -25,7 +25,8 @@ from market.ledger.services import (
     vendor_code,
 )
 from market.members.models import Member
-from tests.factories import make_channel, make_member
+from tests.catalog.factories import make_channel
+from tests.factories import make_member
 from tests.market.billing.stripe_fakes import NOV_1, invoice, make_dues_account
 
 DAY = 86400
