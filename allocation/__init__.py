@@ -13,8 +13,10 @@ def init_app(app: Flask) -> None:
     # Imported here so that `allocation.rules` and the standalone recount stay Flask-free.
     from allocation import invariants
     from allocation.cli import rounds_cli
+    from allocation.home import vote_card
     from allocation.payout_views import admin_payouts_bp
     from allocation.views import admin_bp, bp
+    from market.home import register_card
     from market.web import register_nav
 
     app.register_blueprint(bp)
@@ -22,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_payouts_bp)
     app.cli.add_command(rounds_cli)
     invariants.register_all(app)
+    register_card(app, vote_card)
     register_nav(app, "Budget", "rounds.index", "all", order=20)
     register_nav(app, "Vote", "rounds.vote", "member", order=40)
     register_nav(

@@ -9,6 +9,8 @@ def init_app(app: Flask) -> None:
     """Register the catalogue's blueprints, navigation links and CLI commands."""
     from catalog import admin_views, invariants, views
     from catalog.cli import licences_cli
+    from catalog.home import licences_card
+    from market.home import register_card
     from market.web import register_nav
 
     app.register_blueprint(views.bp)
@@ -25,6 +27,7 @@ def init_app(app: Flask) -> None:
     )
     app.cli.add_command(licences_cli)
     invariants.register_all(app)
+    register_card(app, licences_card)
     if app.config.get("BENCH_ENDPOINTS"):
         from catalog import bench_views
 

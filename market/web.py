@@ -26,7 +26,13 @@ def home() -> ResponseReturnValue:
 
 @public
 def index() -> ResponseReturnValue:
-    return render_template("index.html")
+    from flask_login import current_user
+
+    from market.auth import current_member
+    from market.home import cards_for
+
+    cards = cards_for(get_session(), current_member()) if current_user.is_authenticated else []
+    return render_template("index.html", cards=cards)
 
 
 def _security_headers(response: Response) -> Response:

@@ -8,6 +8,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the member, admin and vendor-link pages, the nav links and `deals settle`."""
     from market.deals import admin_views, cli, vendor_views, views
+    from market.deals.home import group_buy_card
+    from market.home import register_card
     from market.web import register_nav
 
     app.register_blueprint(views.bp)
@@ -22,3 +24,4 @@ def init_app(app: Flask) -> None:
         "admin",
         hint="Negotiate with vendors through private links; settle group buys.",
     )
+    register_card(app, group_buy_card)
