@@ -12,21 +12,19 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, make_url, text
+from sqlalchemy import event, insert, text
 
 from catalog.models import Channel, LicenceKey, Product, Vendor
-from market import create_app, migrate
+from market import create_app
 from market.db import database, make_engine
 from market.members.models import Member
+from market.serving import gunicorn, signed_login, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-only-secret"
@@ -35,30 +33,20 @@ BASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 @contextmanager
 def throwaway_database(base: str) -> Iterator[str]:
-    """Create a fresh PostgreSQL database, migrate it, and drop it afterwards."""
-    name = "softcoop_bench_" + uuid.uuid4().hex[:8]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with engine.begin() as conn:
-        # The ceiling's table: one serial key, one secondary index, nothing else.
-        conn.execute(
-            text(
-                "CREATE TABLE bench_ping (id BIGSERIAL PRIMARY KEY, member_id INT NOT NULL, "
-                "created_at TIMESTAMPTZ NOT NULL)"
+    """A fresh migrated PostgreSQL database plus the ceiling's table; dropped afterwards."""
+    with throwaway_postgres(base, prefix="softcoop_bench_") as url:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            # The ceiling's table: one serial key, one secondary index, nothing else.
+            conn.execute(
+                text(
+                    "CREATE TABLE bench_ping (id BIGSERIAL PRIMARY KEY, member_id INT NOT NULL, "
+                    "created_at TIMESTAMPTZ NOT NULL)"
+                )
             )
-        )
-        conn.execute(text("CREATE INDEX ix_bench_ping_member ON bench_ping (member_id)"))
-    engine.dispose()
-    try:
+            conn.execute(text("CREATE INDEX ix_bench_ping_member ON bench_ping (member_id)"))
+        engine.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _shelf(session: Any, products: int, keys_each: int, name: str = "Bench") -> list[int]:
@@ -101,63 +89,11 @@ def _members(session: Any, count: int) -> list[int]:
     return list(session.scalars(insert(Member).returning(Member.id), rows))
 
 
-def signed_login(app: Any, member_id: int) -> tuple[str, str]:
-    """A session cookie and matching CSRF token, signed as flask-login and Flask-WTF would."""
-    import secrets
-
-    from itsdangerous import URLSafeTimedSerializer
-
-    raw = secrets.token_hex(20)
-    cookie = app.session_interface.get_signing_serializer(app).dumps(
-        {"_user_id": str(member_id), "_fresh": True, "csrf_token": raw}
-    )
-    return cookie, URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
-
-
 @contextmanager
-def gunicorn(url: str, workers: int) -> Iterator[str]:
+def bench_server(url: str, workers: int) -> Iterator[str]:
     """gunicorn serving the app with the bench endpoints switched on."""
-    import socket
-    import urllib.request
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": SECRET,
-        "BENCH_ENDPOINTS": "1",
-        "INSECURE_COOKIES": "1",
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "market.wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/login", timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+    with gunicorn(url, workers, {"SECRET_KEY": SECRET, "BENCH_ENDPOINTS": "1"}) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(15)
 
 
 async def _client(http: Any, paths: list[str], cookie: str, token: str) -> list[tuple[int, float]]:
@@ -205,7 +141,7 @@ def bench_claims(base_url: str, clients: int, rounds: int, per_round: int) -> di
         logins = [signed_login(app, m) for m in members]
         claims: list[dict[str, float]] = []
         bare: list[dict[str, float]] = []
-        with gunicorn(url, workers=4) as base:
+        with bench_server(url, workers=4) as base:
             warm = [["/_bench/insert"] * 5 for _ in logins]
             asyncio.run(_phase(base, [(w, *cred) for w, cred in zip(warm, logins, strict=True)]))
             for r in range(rounds):

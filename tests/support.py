@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,11 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, text
 from werkzeug.serving import make_server
 
 from market import create_app, migrate
 from market.db import make_engine
+from market.serving import (  # noqa: F401  (re-exported for tests)
+    free_port,
+    gunicorn,
+    psycopg_url,
+    signed_login,
+    throwaway_postgres,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 STRICT = os.environ.get("SOFTCOOP_STRICT") == "1"
@@ -46,26 +49,13 @@ def postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def reset_postgres(url: str) -> None:
     """Empty the test database's public schema."""
-    engine = create_engine(_psycopg(url), isolation_level="AUTOCOMMIT")
+    engine = create_engine(psycopg_url(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-
-
-def _psycopg(url: str) -> str:
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
 
 
 @contextmanager
@@ -80,20 +70,8 @@ def fresh_database(backend: str, tmp: Path) -> Iterator[str]:
         return
     base = postgres_url()
     assert base, "no PostgreSQL configured"
-    name = "softcoop_" + uuid.uuid4().hex[:10]
-    admin = create_engine(_psycopg(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(_psycopg(base)).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    try:
+    with throwaway_postgres(base) as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def app_config(**overrides: Any) -> dict[str, Any]:
@@ -140,61 +118,15 @@ def threaded_server(database_url: str, **config: Any) -> Iterator[LiveServer]:
 def gunicorn_server(
     database_url: str, workers: int = 4, env: dict[str, str] | None = None, threads: int = 1
 ) -> Iterator[str]:
-    """Serve the app with gunicorn (several processes), as in production."""
-    port = free_port()
-    environ = {
-        **os.environ,
-        "DATABASE_URL": database_url,
+    """Serve the app with gunicorn (several processes), as in production, with test settings."""
+    settings = {
         "SECRET_KEY": "test-secret",
-        "INSECURE_COOKIES": "1",
         "PASSWORD_TIME_COST": "1",
         "PASSWORD_MEMORY_KIB": "8192",
         **(env or {}),
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(workers),
-            "--threads",
-            str(threads),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "market.wsgi:app",
-        ],
-        cwd=ROOT,
-        env=environ,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(url, proc)
+    with gunicorn(database_url, workers, settings, threads) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/login", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server at {url} did not start")
 
 
 def engine_for(backend: str, tmp: Path) -> Engine:
@@ -207,23 +139,6 @@ def engine_for(backend: str, tmp: Path) -> Engine:
     engine = make_engine(url)
     migrate.upgrade(engine)
     return engine
-
-
-def signed_login(app: Any, member_id: int) -> tuple[str, str]:
-    """A session cookie for a logged-in member and a CSRF token that goes with it.
-
-    Built with the app's own signing (as flask-login and Flask-WTF would), so load tests
-    skip the deliberately slow password check and the extra page fetch for a token.
-    """
-    import secrets
-
-    from itsdangerous import URLSafeTimedSerializer
-
-    raw = secrets.token_hex(20)
-    serializer = app.session_interface.get_signing_serializer(app)
-    cookie = serializer.dumps({"_user_id": str(member_id), "_fresh": True, "csrf_token": raw})
-    token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
-    return cookie, token
 
 
 @contextmanager

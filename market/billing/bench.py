@@ -16,48 +16,25 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
-from sqlalchemy import create_engine, func, insert, make_url, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from market import migrate
 from market.billing.models import DuesAccount
 from market.db import make_engine, utcnow
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import check_books
 from market.members.models import Member
+from market.serving import gunicorn, throwaway_postgres
 
 SECRET = "whsec_bench"
 NOV_1 = 1793491200
-
-
-@contextmanager
-def fresh_database(base: str) -> Iterator[str]:
-    """A new, migrated PostgreSQL database next to `base`; dropped afterwards."""
-    name = "softcoop_bench_" + uuid.uuid4().hex[:8]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(url: str, count: int) -> None:
@@ -152,53 +129,12 @@ async def fire(url: str, events: list[tuple[bytes, str]], concurrency: int) -> l
     return latencies
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
-def gunicorn(url: str, workers: int) -> Iterator[str]:
-    """The app under gunicorn with `workers` sync workers."""
-    port = _port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench",
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "market.wsgi:app",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("gunicorn did not start") from None
-                time.sleep(0.2)
+def webhook_server(url: str, workers: int) -> Iterator[str]:
+    """The app under gunicorn with `workers` sync workers, knowing the webhook secret."""
+    with gunicorn(url, workers, {"SECRET_KEY": "bench", "STRIPE_WEBHOOK_SECRET": SECRET}) as base:
         time.sleep(1.0)  # let every worker finish importing
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def main() -> None:
@@ -215,10 +151,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     warmup = 200
-    with fresh_database(args.database_url) as url:
+    with throwaway_postgres(args.database_url, prefix="softcoop_bench_") as url:
         seed(url, args.events + warmup)
         events = [signed_event(i) for i in range(args.events + warmup)]
-        with gunicorn(url, args.workers) as base:
+        with webhook_server(url, args.workers) as base:
             hook = base + "/billing/stripe/webhook"
             asyncio.run(fire(hook, events[:warmup], args.concurrency))
             start = time.perf_counter()

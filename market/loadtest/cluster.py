@@ -10,13 +10,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import psycopg
+
+from market.serving import free_port
 
 
 def _bindir() -> Path:
@@ -28,13 +29,6 @@ def _bindir() -> Path:
     if not candidates:
         raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) not found")
     return Path(candidates[-1]).parent
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PrivatePostgres:

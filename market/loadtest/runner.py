@@ -15,12 +15,13 @@ from flask import Flask
 from market import create_app, invariants, migrate
 from market.db import database, make_engine
 from market.loadtest import scenarios
-from market.loadtest.cluster import PrivatePostgres, free_port
+from market.loadtest.cluster import PrivatePostgres
 from market.loadtest.driver import Recorder, RequestFailed, User
 from market.loadtest.faults import FaultLog, kill_workers, restart_database
 from market.loadtest.report import Report
 from market.loadtest.seed import PASSWORD, Plan, seed
 from market.loadtest.server import Gunicorn
+from market.serving import free_port
 
 
 @dataclass
