@@ -5,9 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from functools import cache, lru_cache
+from typing import cast
 
-from sqlalchemy import BigInteger, Table, case, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Insert,
+    Integer,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -58,8 +71,12 @@ def _describe(code: str) -> tuple[str, str]:
     return names[prefix], prefix
 
 
+def _dialect_insert(dialect: str):  # type: ignore[no-untyped-def]
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _dialect_insert(session.get_bind().dialect.name)
 
 
 def get_account(session: Session, code: str, currency: str, name: str | None = None) -> Account:
@@ -113,30 +130,56 @@ def post(
     now = utcnow()
     occurred = occurred_at or now
     txn_id = session.execute(
-        _insert(session)(_TXN)
-        .values(key=key, kind=kind, memo=memo[:255], occurred_at=occurred, created_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(_TXN.c.id)
+        _txn_insert(session.get_bind().dialect.name),
+        {"key": key, "kind": kind, "memo": memo[:255], "occurred_at": occurred, "created_at": now},
     ).scalar()
     if txn_id is None:
         return None  # booked before: the effect of an event happens once
     ids = _lock_accounts(session, sorted(changes), currency.lower())
     session.execute(
-        insert(_POSTING),
+        _POSTINGS,
         [
             {"txn_id": txn_id, "account_id": ids[code], "amount_cents": cents}
             for code, cents in sorted(changes.items())
         ],
     )
-    # BigInteger, as the column: one posting may exceed a 32-bit integer's cents.
-    deltas = {ids[code]: literal(cents, BigInteger) for code, cents in changes.items()}
-    session.execute(
-        update(_ACCOUNT)
-        .where(_ACCOUNT.c.id.in_(sorted(deltas)))
-        .values(balance_cents=_ACCOUNT.c.balance_cents + case(deltas, value=_ACCOUNT.c.id))
-    )
-    _forget_balances(session, deltas)
+    deltas = sorted((ids[code], cents) for code, cents in changes.items())
+    params = {f"a{i}": account_id for i, (account_id, _) in enumerate(deltas)}
+    params.update({f"d{i}": cents for i, (_, cents) in enumerate(deltas)})
+    session.execute(_balance_update(len(deltas)), params)
+    _forget_balances(session, [account_id for account_id, _ in deltas])
     return _attach(session, txn_id, key, kind, memo[:255], occurred, now)
+
+
+# The statements of post(), built once: building and cache-keying a statement on every
+# call cost more CPU than PostgreSQL spends running it.
+_POSTINGS = insert(_POSTING)
+_LOCK = (
+    select(_ACCOUNT.c.id, _ACCOUNT.c.code, _ACCOUNT.c.currency)
+    .where(_ACCOUNT.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(_ACCOUNT.c.id)
+    .with_for_update()
+)
+
+
+@cache
+def _txn_insert(dialect: str) -> Insert:
+    """INSERT a transaction unless its key exists, RETURNING its id (None if it did)."""
+    stmt = _dialect_insert(dialect)(_TXN).on_conflict_do_nothing(index_elements=["key"])
+    return stmt.returning(_TXN.c.id)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=64)
+def _balance_update(count: int) -> Update:
+    """Add :d<i> to the balance of account :a<i>, for `count` accounts, in one statement."""
+    ids = [bindparam(f"a{i}", type_=Integer) for i in range(count)]
+    # BigInteger, as the column: one posting may exceed a 32-bit integer's cents.
+    whens = [(ids[i], bindparam(f"d{i}", type_=BigInteger)) for i in range(count)]
+    return (
+        update(_ACCOUNT)
+        .where(_ACCOUNT.c.id.in_(ids))
+        .values(balance_cents=_ACCOUNT.c.balance_cents + case(*whens, value=_ACCOUNT.c.id))
+    )
 
 
 def _changes(moves: Sequence[Move]) -> dict[str, int]:
@@ -163,13 +206,7 @@ def _lock_accounts(session: Session, codes: list[str], currency: str) -> dict[st
     so concurrent bookings queue instead of deadlocking; balance updates are relative, so
     they add up. On SQLite the write transaction itself (BEGIN IMMEDIATE) is the lock.
     """
-    query = (
-        select(_ACCOUNT.c.id, _ACCOUNT.c.code, _ACCOUNT.c.currency)
-        .where(_ACCOUNT.c.code.in_(codes))
-        .order_by(_ACCOUNT.c.id)
-        .with_for_update()
-    )
-    rows = session.execute(query).all()
+    rows = session.execute(_LOCK, {"codes": codes}).all()
     if len(rows) < len(codes):
         found = {row.code for row in rows}
         now = utcnow()
@@ -188,16 +225,16 @@ def _lock_accounts(session: Session, codes: list[str], currency: str) -> dict[st
         session.execute(
             _insert(session)(_ACCOUNT).values(new).on_conflict_do_nothing(index_elements=["code"])
         )
-        rows = session.execute(query).all()
+        rows = session.execute(_LOCK, {"codes": codes}).all()
     for row in rows:
         if row.currency != currency:
             raise DomainError(f"account {row.code} is in {row.currency}, not {currency}")
     return {row.code: row.id for row in rows}
 
 
-def _forget_balances(session: Session, deltas: dict[int, Any]) -> None:
+def _forget_balances(session: Session, account_ids: list[int]) -> None:
     """Expire the balance of any loaded Account we just changed behind the ORM's back."""
-    for account_id in deltas:
+    for account_id in account_ids:
         account = session.identity_map.get(identity_key(Account, account_id))
         if account is not None:
             session.expire(account, ["balance_cents"])
