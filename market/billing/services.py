@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -167,8 +167,9 @@ def _upsert_invoice(
     paid_at: datetime | None,
 ) -> None:
     """Insert or advance an invoice row; 'paid' is final (an old failure never undoes it)."""
-    session.execute(
-        statements.invoice_upsert(session.get_bind().dialect.name, status == "paid"),
+    conn = session.connection()
+    conn.execute(
+        statements.invoice_upsert(conn.dialect.name, status == "paid"),
         {
             "id": invoice_id,
             "member_id": member_id,
@@ -245,11 +246,11 @@ def derive_member_status(
 def sync_member(session: Session, account: DuesAccount, cfg: DuesSettings) -> None:
     """Bring the member's status in line with their dues account (one UPDATE, if any)."""
     status, grace_until = derive_member_status(account, cfg.grace_days, utcnow())
-    result = session.execute(
+    result = session.connection().execute(
         statements.MEMBER_STATUS,
         {"member_id": account.member_id, "new_status": status, "new_grace": grace_until},
     )
-    changed = cast(CursorResult[Any], result).rowcount
+    changed = result.rowcount
     member = session.identity_map.get(identity_key(Member, account.member_id))
     if changed and member is not None:
         session.expire(member, ["status", "grace_until"])

@@ -76,8 +76,9 @@ def ingest(session: Session, event: dict[str, Any], cfg: DuesSettings) -> Outcom
     whole transaction (row included) rolls back and Stripe's retry starts afresh.
     """
     now = utcnow()
-    inserted = session.execute(
-        statements.event_insert(session.get_bind().dialect.name),
+    conn = session.connection()
+    inserted = conn.execute(
+        statements.event_insert(conn.dialect.name),
         {
             "id": event["id"],
             "type": str(event["type"])[:64],

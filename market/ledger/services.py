@@ -10,6 +10,7 @@ from typing import cast
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Insert,
     Integer,
     Table,
@@ -129,14 +130,16 @@ def post(
     changes = _changes(moves)
     now = utcnow()
     occurred = occurred_at or now
-    txn_id = session.execute(
-        _txn_insert(session.get_bind().dialect.name),
+    # Core statements on the session's connection: no ORM layer to go through on this path.
+    conn = session.connection()
+    txn_id = conn.execute(
+        _txn_insert(conn.dialect.name),
         {"key": key, "kind": kind, "memo": memo[:255], "occurred_at": occurred, "created_at": now},
     ).scalar()
     if txn_id is None:
         return None  # booked before: the effect of an event happens once
-    ids = _lock_accounts(session, sorted(changes), currency.lower())
-    session.execute(
+    ids = _lock_accounts(conn, sorted(changes), currency.lower())
+    conn.execute(
         _POSTINGS,
         [
             {"txn_id": txn_id, "account_id": ids[code], "amount_cents": cents}
@@ -146,7 +149,7 @@ def post(
     deltas = sorted((ids[code], cents) for code, cents in changes.items())
     params = {f"a{i}": account_id for i, (account_id, _) in enumerate(deltas)}
     params.update({f"d{i}": cents for i, (_, cents) in enumerate(deltas)})
-    session.execute(_balance_update(len(deltas)), params)
+    conn.execute(_balance_update(len(deltas)), params)
     _forget_balances(session, [account_id for account_id, _ in deltas])
     return _attach(session, txn_id, key, kind, memo[:255], occurred, now)
 
@@ -199,14 +202,14 @@ def _changes(moves: Sequence[Move]) -> dict[str, int]:
     return changes
 
 
-def _lock_accounts(session: Session, codes: list[str], currency: str) -> dict[str, int]:
+def _lock_accounts(conn: Connection, codes: list[str], currency: str) -> dict[str, int]:
     """The ids of these accounts (created on first use), locked for update in id order.
 
     Every booking locks its accounts in the same (id) order and holds them until commit,
     so concurrent bookings queue instead of deadlocking; balance updates are relative, so
     they add up. On SQLite the write transaction itself (BEGIN IMMEDIATE) is the lock.
     """
-    rows = session.execute(_LOCK, {"codes": codes}).all()
+    rows = conn.execute(_LOCK, {"codes": codes}).all()
     if len(rows) < len(codes):
         found = {row.code for row in rows}
         now = utcnow()
@@ -222,10 +225,12 @@ def _lock_accounts(session: Session, codes: list[str], currency: str) -> dict[st
             for code in codes
             if code not in found
         ]
-        session.execute(
-            _insert(session)(_ACCOUNT).values(new).on_conflict_do_nothing(index_elements=["code"])
+        conn.execute(
+            _dialect_insert(conn.dialect.name)(_ACCOUNT)
+            .values(new)
+            .on_conflict_do_nothing(index_elements=["code"])
         )
-        rows = session.execute(_LOCK, {"codes": codes}).all()
+        rows = conn.execute(_LOCK, {"codes": codes}).all()
     for row in rows:
         if row.currency != currency:
             raise DomainError(f"account {row.code} is in {row.currency}, not {currency}")
