@@ -305,7 +305,7 @@ def apply_news(
             apply_status(account, "active", seen_at)
     elif invoice is not None:
         _record_failed_invoice(session, account, invoice, seen_at, cfg)
-    session.flush()
+    statements.save(session, account)
     sync_member(session, account, cfg)
     if paid and invoice is not None:
         book_paid_invoice(session, account.member_id, invoice, seen_at, cfg)

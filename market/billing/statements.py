@@ -2,7 +2,9 @@
 
 Building a statement and computing its cache key on every call cost more CPU than
 PostgreSQL spends running it; a statement object built once keeps its cache key, so each
-delivery only binds parameters (see the dues benchmark in the README).
+delivery only binds parameters (see the dues benchmark in the README). The webhook also
+reads and writes the dues account with Core (`locked_snapshot`, `save`) rather than
+through the ORM's loading and unit of work.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 from functools import cache
 from typing import cast
 
-from sqlalchemy import Insert, Table, Update, bindparam, select, update
+from sqlalchemy import Insert, Table, Update, bindparam, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from market.billing.models import DuesAccount, DuesInvoice, StripeEvent
 from market.members.models import Member
 
+_DUES = cast(Table, DuesAccount.__table__)
 _EVENT = cast(Table, StripeEvent.__table__)
 _INVOICE = cast(Table, DuesInvoice.__table__)
 _MEMBER = cast(Table, Member.__table__)
@@ -66,3 +71,46 @@ MEMBER_STATUS: Update = (
         grace_until=bindparam("new_grace", type_=_MEMBER.c.grace_until.type),
     )
 )
+
+# What Stripe's news changes on a dues account (billing.services.apply_snapshot etc.).
+STATE = (
+    "sub_status",
+    "status_at",
+    "subscription_id",
+    "cancel_at_period_end",
+    "cancel_requested",
+    "current_period_end",
+    "snapshot_at",
+    "ever_paid",
+)
+_LOCKED_ROW = select(_DUES).where(_DUES.c.customer_id == bindparam("customer_id")).with_for_update()
+_SAVE_STATE = (
+    update(_DUES)
+    .where(_DUES.c.id == bindparam("account_id"))
+    .values({name: bindparam(f"new_{name}", type_=_DUES.c[name].type) for name in STATE})
+)
+
+
+def locked_snapshot(session: Session, customer_id: str) -> DuesAccount | None:
+    """The customer's dues account, row locked for update, as a detached object.
+
+    Changes to it are tracked as on a loaded object; `save` writes them with one UPDATE.
+    """
+    row = session.connection().execute(_LOCKED_ROW, {"customer_id": customer_id}).first()
+    if row is None:
+        return None
+    account = DuesAccount(**row._asdict())
+    make_transient_to_detached(account)
+    return account
+
+
+def save(session: Session, account: DuesAccount) -> None:
+    """Write a dues account's changed state: by the ORM if it is loaded, else one UPDATE."""
+    state = inspect(account)
+    if state.session is None and any(state.attrs[name].history.has_changes() for name in STATE):
+        params = {f"new_{name}": getattr(account, name) for name in STATE}
+        session.connection().execute(_SAVE_STATE, {"account_id": account.id, **params})
+        loaded = session.identity_map.get(identity_key(DuesAccount, account.id))
+        if loaded is not None:
+            session.expire(loaded, list(STATE))
+    session.flush()

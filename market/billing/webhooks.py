@@ -105,7 +105,7 @@ def _apply(session: Session, event: dict[str, Any], cfg: DuesSettings, fresh: bo
             _mark(session, event["id"], "processed", "not a dues event")
         return Outcome("processed", 200)
     customer = _customer_of(event)
-    account = services.account_by_customer(session, customer) if customer else None
+    account = statements.locked_snapshot(session, customer) if customer else None
     if account is None:
         _mark(session, event["id"], "parked", f"unknown customer {customer}")
         return Outcome("parked", 202)
