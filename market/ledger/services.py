@@ -139,24 +139,18 @@ def post(
     if txn_id is None:
         return None  # booked before: the effect of an event happens once
     ids = _lock_accounts(conn, sorted(changes), currency.lower())
-    conn.execute(
-        _POSTINGS,
-        [
-            {"txn_id": txn_id, "account_id": ids[code], "amount_cents": cents}
-            for code, cents in sorted(changes.items())
-        ],
-    )
     deltas = sorted((ids[code], cents) for code, cents in changes.items())
     params = {f"a{i}": account_id for i, (account_id, _) in enumerate(deltas)}
     params.update({f"d{i}": cents for i, (_, cents) in enumerate(deltas)})
+    conn.execute(_postings_insert(len(deltas)), {"txn_id": txn_id, **params})
     conn.execute(_balance_update(len(deltas)), params)
     _forget_balances(session, [account_id for account_id, _ in deltas])
     return _attach(session, txn_id, key, kind, memo[:255], occurred, now)
 
 
 # The statements of post(), built once: building and cache-keying a statement on every
-# call cost more CPU than PostgreSQL spends running it.
-_POSTINGS = insert(_POSTING)
+# call cost more CPU than PostgreSQL spends running it. Those for n accounts bind
+# account :a<i> and its change :d<i>.
 _LOCK = (
     select(_ACCOUNT.c.id, _ACCOUNT.c.code, _ACCOUNT.c.currency)
     .where(_ACCOUNT.c.code.in_(bindparam("codes", expanding=True)))
@@ -170,6 +164,21 @@ def _txn_insert(dialect: str) -> Insert:
     """INSERT a transaction unless its key exists, RETURNING its id (None if it did)."""
     stmt = _dialect_insert(dialect)(_TXN).on_conflict_do_nothing(index_elements=["key"])
     return stmt.returning(_TXN.c.id)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=64)
+def _postings_insert(count: int) -> Insert:
+    """INSERT the postings of transaction :txn_id, one multi-row statement."""
+    txn_id = bindparam("txn_id", type_=Integer)
+    rows = [
+        {
+            "txn_id": txn_id,
+            "account_id": bindparam(f"a{i}", type_=Integer),
+            "amount_cents": bindparam(f"d{i}", type_=BigInteger),
+        }
+        for i in range(count)
+    ]
+    return insert(_POSTING).values(rows)
 
 
 @lru_cache(maxsize=64)
