@@ -13,6 +13,8 @@ from sqlalchemy import (
     Connection,
     Insert,
     Integer,
+    Select,
+    String,
     Table,
     Update,
     bindparam,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -151,12 +154,6 @@ def post(
 # The statements of post(), built once: building and cache-keying a statement on every
 # call cost more CPU than PostgreSQL spends running it. Those for n accounts bind
 # account :a<i> and its change :d<i>.
-_LOCK = (
-    select(_ACCOUNT.c.id, _ACCOUNT.c.code, _ACCOUNT.c.currency)
-    .where(_ACCOUNT.c.code.in_(bindparam("codes", expanding=True)))
-    .order_by(_ACCOUNT.c.id)
-    .with_for_update()
-)
 
 
 @cache
@@ -168,17 +165,30 @@ def _txn_insert(dialect: str) -> Insert:
 
 @lru_cache(maxsize=64)
 def _postings_insert(count: int) -> Insert:
-    """INSERT the postings of transaction :txn_id, one multi-row statement."""
+    """INSERT the postings of transaction :txn_id in one statement.
+
+    INSERT ... SELECT ... UNION ALL rather than a multi-row VALUES, which SQLAlchemy
+    compiles afresh on every execution.
+    """
     txn_id = bindparam("txn_id", type_=Integer)
     rows = [
-        {
-            "txn_id": txn_id,
-            "account_id": bindparam(f"a{i}", type_=Integer),
-            "amount_cents": bindparam(f"d{i}", type_=BigInteger),
-        }
+        select(txn_id, bindparam(f"a{i}", type_=Integer), bindparam(f"d{i}", type_=BigInteger))
         for i in range(count)
     ]
-    return insert(_POSTING).values(rows)
+    source = rows[0] if count == 1 else union_all(*rows)
+    return insert(_POSTING).from_select(["txn_id", "account_id", "amount_cents"], source)
+
+
+@lru_cache(maxsize=64)
+def _lock_select(count: int) -> Select[int, str, str]:
+    """The accounts with codes :c0 .. :c<count-1>, locked for update in id order."""
+    codes = [bindparam(f"c{i}", type_=String) for i in range(count)]
+    return (
+        select(_ACCOUNT.c.id, _ACCOUNT.c.code, _ACCOUNT.c.currency)
+        .where(_ACCOUNT.c.code.in_(codes))
+        .order_by(_ACCOUNT.c.id)
+        .with_for_update()
+    )
 
 
 @lru_cache(maxsize=64)
@@ -218,7 +228,9 @@ def _lock_accounts(conn: Connection, codes: list[str], currency: str) -> dict[st
     so concurrent bookings queue instead of deadlocking; balance updates are relative, so
     they add up. On SQLite the write transaction itself (BEGIN IMMEDIATE) is the lock.
     """
-    rows = conn.execute(_LOCK, {"codes": codes}).all()
+    lock = _lock_select(len(codes))
+    params = {f"c{i}": code for i, code in enumerate(codes)}
+    rows = conn.execute(lock, params).all()
     if len(rows) < len(codes):
         found = {row.code for row in rows}
         now = utcnow()
@@ -239,7 +251,7 @@ def _lock_accounts(conn: Connection, codes: list[str], currency: str) -> dict[st
             .values(new)
             .on_conflict_do_nothing(index_elements=["code"])
         )
-        rows = conn.execute(_LOCK, {"codes": codes}).all()
+        rows = conn.execute(lock, params).all()
     for row in rows:
         if row.currency != currency:
             raise DomainError(f"account {row.code} is in {row.currency}, not {currency}")
