@@ -21,7 +21,7 @@ from market.billing import flows, services, webhooks
 from market.billing.gateway import PaymentUnavailable, gateway
 from market.db import get_session
 from market.errors import DomainError
-from market.extensions import csrf
+from market.extensions import csrf, limiter
 
 bp = Blueprint("billing", __name__)
 
@@ -129,6 +129,7 @@ def resume() -> ResponseReturnValue:
 @bp.route("/billing/stripe/webhook", methods=["POST"])
 @public
 @csrf.exempt
+@limiter.exempt  # signed by Stripe; a limit would only make Stripe retry (and it is hot)
 def stripe_webhook() -> ResponseReturnValue:
     try:
         event = webhooks.verify(
