@@ -106,11 +106,11 @@ def locked_snapshot(session: Session, customer_id: str) -> DuesAccount | None:
 
 def save(session: Session, account: DuesAccount) -> None:
     """Write a dues account's changed state: by the ORM if it is loaded, else one UPDATE."""
+    session.flush()  # pending ORM changes first (a loaded account is written by this)
     state = inspect(account)
     if state.session is None and any(state.attrs[name].history.has_changes() for name in STATE):
         params = {f"new_{name}": getattr(account, name) for name in STATE}
         session.connection().execute(_SAVE_STATE, {"account_id": account.id, **params})
         loaded = session.identity_map.get(identity_key(DuesAccount, account.id))
-        if loaded is not None:
+        if loaded is not None:  # a copy the ORM loaded earlier in this transaction
             session.expire(loaded, list(STATE))
-    session.flush()
