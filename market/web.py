@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, current_app, render_template, request
@@ -35,8 +36,8 @@ def index() -> ResponseReturnValue:
     return render_template("index.html", cards=cards)
 
 
-def _security_headers(response: Response) -> Response:
-    extra = current_app.config.get("CSP_EXTRA_SOURCES", "")
+@lru_cache(maxsize=8)
+def _csp(extra: str) -> str:
     csp = (
         "default-src 'self'; "
         f"script-src 'self' {extra}; "
@@ -45,7 +46,12 @@ def _security_headers(response: Response) -> Response:
         "img-src 'self' data:; style-src 'self'; object-src 'none'; "
         "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
-    response.headers.setdefault("Content-Security-Policy", " ".join(csp.split()))
+    return " ".join(csp.split())
+
+
+def _security_headers(response: Response) -> Response:
+    csp = _csp(current_app.config.get("CSP_EXTRA_SOURCES", ""))  # built once per setting
+    response.headers.setdefault("Content-Security-Policy", csp)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

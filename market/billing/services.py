@@ -1,8 +1,9 @@
 """Dues state and bookings. Plain functions taking a session; they flush, never commit.
 
-`fulfil` is the one path by which Stripe's news (a webhook, or the API's answer on the
-return page) changes a member: it is idempotent and commutative, so running it twice at
-once, or on events in any order, ends in the same state:
+`fulfil` (and `apply_news`, which it wraps) is the one path by which Stripe's news (a
+webhook, or the API's answer on the return page) changes a member: it is idempotent and
+commutative, so running it twice at once, or on events in any order, ends in the same
+state:
 
 - status: the newest status wins (Stripe's timestamp, then a lifecycle rank on ties);
 - the rest of the subscription snapshot: the newest snapshot wins;
@@ -20,7 +21,9 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
+from market.billing import statements
 from market.billing.models import DuesAccount, DuesInvoice
 from market.db import utcnow
 from market.ledger.services import CLEARING, RESERVE, Move, pool_code, post
@@ -95,10 +98,8 @@ def account_by_customer(
     session: Session, customer_id: str, lock: bool = True
 ) -> DuesAccount | None:
     """The account of a Stripe customer, locked for update (so fulfil runs one at a time)."""
-    query = select(DuesAccount).where(DuesAccount.customer_id == customer_id)
-    if lock:
-        query = query.with_for_update()
-    return session.scalar(query)
+    query = statements.ACCOUNT_BY_CUSTOMER_LOCKED if lock else statements.ACCOUNT_BY_CUSTOMER
+    return session.scalar(query, {"customer_id": customer_id})
 
 
 def link_customer(session: Session, member: Member, customer_id: str) -> DuesAccount:
@@ -166,24 +167,20 @@ def _upsert_invoice(
     paid_at: datetime | None,
 ) -> None:
     """Insert or advance an invoice row; 'paid' is final (an old failure never undoes it)."""
-    stmt = _insert(session)(DuesInvoice).values(
-        id=invoice_id,
-        member_id=member_id,
-        amount_cents=cents,
-        currency=currency,
-        month=month,
-        status=status,
-        paid_at=paid_at,
-        created_at=utcnow(),
+    conn = session.connection()
+    conn.execute(
+        statements.invoice_upsert(conn.dialect.name, status == "paid"),
+        {
+            "id": invoice_id,
+            "member_id": member_id,
+            "amount_cents": cents,
+            "currency": currency,
+            "month": month,
+            "status": status,
+            "paid_at": paid_at,
+            "created_at": utcnow(),
+        },
     )
-    if status == "paid":
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={"status": "paid", "amount_cents": cents, "paid_at": paid_at},
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["id"])
-    session.execute(stmt)
     if status == "failed":
         session.execute(
             update(DuesInvoice)
@@ -246,15 +243,17 @@ def derive_member_status(
     return MemberStatus.PENDING.value, None
 
 
-def sync_member(session: Session, account: DuesAccount, cfg: DuesSettings) -> Member:
-    """Bring the member's status in line with their dues account."""
+def sync_member(session: Session, account: DuesAccount, cfg: DuesSettings) -> None:
+    """Bring the member's status in line with their dues account (one UPDATE, if any)."""
     status, grace_until = derive_member_status(account, cfg.grace_days, utcnow())
-    member = session.get(Member, account.member_id)
-    assert member is not None
-    if (member.status, member.grace_until) != (status, grace_until):
-        member.status, member.grace_until = status, grace_until
-        session.flush()
-    return member
+    result = session.connection().execute(
+        statements.MEMBER_STATUS,
+        {"member_id": account.member_id, "new_status": status, "new_grace": grace_until},
+    )
+    changed = result.rowcount
+    member = session.identity_map.get(identity_key(Member, account.member_id))
+    if changed and member is not None:
+        session.expire(member, ["status", "grace_until"])
 
 
 def fulfil(
@@ -267,6 +266,31 @@ def fulfil(
     invoice: dict[str, Any] | None = None,
     invoice_event: str = "paid",
 ) -> Member:
+    """Apply what Stripe told us (see `apply_news`) and return the member, up to date."""
+    apply_news(
+        session,
+        account,
+        seen_at=seen_at,
+        cfg=cfg,
+        subscription=subscription,
+        invoice=invoice,
+        invoice_event=invoice_event,
+    )
+    member = session.get(Member, account.member_id)
+    assert member is not None
+    return member
+
+
+def apply_news(
+    session: Session,
+    account: DuesAccount,
+    *,
+    seen_at: int,
+    cfg: DuesSettings,
+    subscription: dict[str, Any] | None = None,
+    invoice: dict[str, Any] | None = None,
+    invoice_event: str = "paid",
+) -> None:
     """Apply what Stripe told us (return page or webhook) to the account, books and member.
 
     The booking comes last: it updates the shared pool and reserve rows, whose locks are
@@ -281,11 +305,10 @@ def fulfil(
             apply_status(account, "active", seen_at)
     elif invoice is not None:
         _record_failed_invoice(session, account, invoice, seen_at, cfg)
-    session.flush()
-    member = sync_member(session, account, cfg)
+    statements.save(session, account)
+    sync_member(session, account, cfg)
     if paid and invoice is not None:
         book_paid_invoice(session, account.member_id, invoice, seen_at, cfg)
-    return member
 
 
 def _record_failed_invoice(

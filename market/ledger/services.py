@@ -5,14 +5,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache, lru_cache
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Insert,
+    Integer,
+    Select,
+    String,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from market.db import utcnow
 from market.errors import DomainError
 from market.ledger.models import Account, LedgerTransaction, Posting
+
+# Core tables: the booking path below uses Core statements (no ORM flush, no read-back).
+_ACCOUNT = cast(Table, Account.__table__)
+_TXN = cast(Table, LedgerTransaction.__table__)
+_POSTING = cast(Table, Posting.__table__)
 
 CLEARING = "clearing:stripe"
 RESERVE = "reserve:ops"
@@ -51,8 +75,12 @@ def _describe(code: str) -> tuple[str, str]:
     return names[prefix], prefix
 
 
+def _dialect_insert(dialect: str):  # type: ignore[no-untyped-def]
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _dialect_insert(session.get_bind().dialect.name)
 
 
 def get_account(session: Session, code: str, currency: str, name: str | None = None) -> Account:
@@ -97,7 +125,87 @@ def post(
     currency: str,
     occurred_at: datetime | None = None,
 ) -> LedgerTransaction | None:
-    """Book one transaction made of moves; None (and nothing written) if `key` was booked."""
+    """Book one transaction made of moves; None (and nothing written) if `key` was booked.
+
+    Four statements on the usual path (this is the hot path of every paid invoice): the
+    transaction row, its accounts locked in id order, the postings, the balances.
+    """
+    changes = _changes(moves)
+    now = utcnow()
+    occurred = occurred_at or now
+    # Core statements on the session's connection: no ORM layer to go through on this path.
+    conn = session.connection()
+    txn_id = conn.execute(
+        _txn_insert(conn.dialect.name),
+        {"key": key, "kind": kind, "memo": memo[:255], "occurred_at": occurred, "created_at": now},
+    ).scalar()
+    if txn_id is None:
+        return None  # booked before: the effect of an event happens once
+    ids = _lock_accounts(conn, sorted(changes), currency.lower())
+    deltas = sorted((ids[code], cents) for code, cents in changes.items())
+    params = {f"a{i}": account_id for i, (account_id, _) in enumerate(deltas)}
+    params.update({f"d{i}": cents for i, (_, cents) in enumerate(deltas)})
+    conn.execute(_postings_insert(len(deltas)), {"txn_id": txn_id, **params})
+    conn.execute(_balance_update(len(deltas)), params)
+    _forget_balances(session, [account_id for account_id, _ in deltas])
+    return _attach(session, txn_id, key, kind, memo[:255], occurred, now)
+
+
+# The statements of post(), built once: building and cache-keying a statement on every
+# call cost more CPU than PostgreSQL spends running it. Those for n accounts bind
+# account :a<i> and its change :d<i>.
+
+
+@cache
+def _txn_insert(dialect: str) -> Insert:
+    """INSERT a transaction unless its key exists, RETURNING its id (None if it did)."""
+    stmt = _dialect_insert(dialect)(_TXN).on_conflict_do_nothing(index_elements=["key"])
+    return stmt.returning(_TXN.c.id)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=64)
+def _postings_insert(count: int) -> Insert:
+    """INSERT the postings of transaction :txn_id in one statement.
+
+    INSERT ... SELECT ... UNION ALL rather than a multi-row VALUES, which SQLAlchemy
+    compiles afresh on every execution.
+    """
+    txn_id = bindparam("txn_id", type_=Integer)
+    rows = [
+        select(txn_id, bindparam(f"a{i}", type_=Integer), bindparam(f"d{i}", type_=BigInteger))
+        for i in range(count)
+    ]
+    source = rows[0] if count == 1 else union_all(*rows)
+    return insert(_POSTING).from_select(["txn_id", "account_id", "amount_cents"], source)
+
+
+@lru_cache(maxsize=64)
+def _lock_select(count: int) -> Select[int, str, str]:
+    """The accounts with codes :c0 .. :c<count-1>, locked for update in id order."""
+    codes = [bindparam(f"c{i}", type_=String) for i in range(count)]
+    return (
+        select(_ACCOUNT.c.id, _ACCOUNT.c.code, _ACCOUNT.c.currency)
+        .where(_ACCOUNT.c.code.in_(codes))
+        .order_by(_ACCOUNT.c.id)
+        .with_for_update()
+    )
+
+
+@lru_cache(maxsize=64)
+def _balance_update(count: int) -> Update:
+    """Add :d<i> to the balance of account :a<i>, for `count` accounts, in one statement."""
+    ids = [bindparam(f"a{i}", type_=Integer) for i in range(count)]
+    # BigInteger, as the column: one posting may exceed a 32-bit integer's cents.
+    whens = [(ids[i], bindparam(f"d{i}", type_=BigInteger)) for i in range(count)]
+    return (
+        update(_ACCOUNT)
+        .where(_ACCOUNT.c.id.in_(ids))
+        .values(balance_cents=_ACCOUNT.c.balance_cents + case(*whens, value=_ACCOUNT.c.id))
+    )
+
+
+def _changes(moves: Sequence[Move]) -> dict[str, int]:
+    """The net change to each account code; the changes sum to zero."""
     changes: dict[str, int] = {}
     for move in moves:
         if isinstance(move.cents, bool) or not isinstance(move.cents, int):
@@ -110,48 +218,78 @@ def post(
     if not changes:
         raise ValueError("a transaction must move some money")
     assert sum(changes.values()) == 0
-    inserted = session.execute(
-        _insert(session)(LedgerTransaction)
-        .values(
-            key=key,
-            kind=kind,
-            memo=memo[:255],
-            occurred_at=occurred_at or utcnow(),
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(LedgerTransaction.id)
-    ).scalar()
-    if inserted is None:
-        return None  # booked before: the effect of an event happens once
-    accounts = {code: get_account(session, code, currency) for code in sorted(changes)}
-    session.add_all(
-        Posting(txn_id=inserted, account_id=accounts[code].id, amount_cents=changes[code])
-        for code in sorted(changes)
-    )
-    session.flush()
-    txn = session.get(LedgerTransaction, inserted)
-    _add_to_balances(session, {accounts[code].id: cents for code, cents in changes.items()})
-    for account in accounts.values():
-        session.expire(account, ["balance_cents"])
-    return txn
+    return changes
 
 
-def _add_to_balances(session: Session, changes: dict[int, int]) -> None:
-    """Add to the cached balances, as the last thing `post` does.
+def _lock_accounts(conn: Connection, codes: list[str], currency: str) -> dict[str, int]:
+    """The ids of these accounts (created on first use), locked for update in id order.
 
-    Shared accounts (the month's pool, the reserve) are hot rows whose locks are held until
-    commit, so taking them last keeps concurrent bookings from queueing behind each other's
-    other work. Rows are updated in a fixed order so bookings never deadlock, and each
-    update is relative, so concurrent bookings add up instead of overwriting each other.
+    Every booking locks its accounts in the same (id) order and holds them until commit,
+    so concurrent bookings queue instead of deadlocking; balance updates are relative, so
+    they add up. On SQLite the write transaction itself (BEGIN IMMEDIATE) is the lock.
     """
-    for account_id in sorted(changes):
-        session.execute(
-            update(Account)
-            .where(Account.id == account_id)
-            .values(balance_cents=Account.balance_cents + changes[account_id])
-            .execution_options(synchronize_session=False)
+    lock = _lock_select(len(codes))
+    params = {f"c{i}": code for i, code in enumerate(codes)}
+    rows = conn.execute(lock, params).all()
+    if len(rows) < len(codes):
+        found = {row.code for row in rows}
+        now = utcnow()
+        new = [
+            {
+                "code": code,
+                "name": _describe(code)[0],
+                "kind": _describe(code)[1],
+                "currency": currency,
+                "balance_cents": 0,
+                "created_at": now,
+            }
+            for code in codes
+            if code not in found
+        ]
+        conn.execute(
+            _dialect_insert(conn.dialect.name)(_ACCOUNT)
+            .values(new)
+            .on_conflict_do_nothing(index_elements=["code"])
         )
+        rows = conn.execute(lock, params).all()
+    for row in rows:
+        if row.currency != currency:
+            raise DomainError(f"account {row.code} is in {row.currency}, not {currency}")
+    return {row.code: row.id for row in rows}
+
+
+def _forget_balances(session: Session, account_ids: list[int]) -> None:
+    """Expire the balance of any loaded Account we just changed behind the ORM's back."""
+    for account_id in account_ids:
+        account = session.identity_map.get(identity_key(Account, account_id))
+        if account is not None:
+            session.expire(account, ["balance_cents"])
+
+
+def _attach(
+    session: Session,
+    txn_id: int,
+    key: str,
+    kind: str,
+    memo: str,
+    occurred_at: datetime,
+    created_at: datetime,
+) -> LedgerTransaction:
+    """The transaction just inserted, as an ORM object, without reading it back.
+
+    Its postings load lazily if someone looks at them. A stale object with the same id (a
+    rolled-back savepoint's, on SQLite, which reuses ids) is refreshed instead.
+    """
+    stale = session.identity_map.get(identity_key(LedgerTransaction, txn_id))
+    if stale is not None:
+        session.refresh(stale)
+        return stale  # type: ignore[no-any-return]
+    txn = LedgerTransaction(
+        id=txn_id, key=key, kind=kind, memo=memo, occurred_at=occurred_at, created_at=created_at
+    )
+    make_transient_to_detached(txn)
+    session.add(txn)
+    return txn
 
 
 def balance(session: Session, code: str) -> int:

@@ -1,0 +1,44 @@
+"""post() books with a handful of Core statements; what the ORM sees must stay true."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from market.errors import DomainError
+from market.ledger.services import (
+    CLEARING,
+    RESERVE,
+    Move,
+    balance,
+    channel_code,
+    check_books,
+    get_account,
+    pool_code,
+    post,
+)
+
+
+def test_many_accounts_some_new_and_amounts_beyond_32_bits(session: Session) -> None:
+    big = 3_000_000_000  # cents: more than a 32-bit integer holds
+    post(session, "fund", "dues", "Fund", [Move(CLEARING, pool_code("2026-12"), big)], "usd")
+    moves = [Move(pool_code("2026-12"), channel_code(n), big // 5) for n in range(1, 6)]
+    txn = post(session, "split", "allocation", "Split", moves, "usd")
+    assert txn is not None and txn.key == "split"
+    assert sorted(p.amount_cents for p in txn.postings) == [-big] + [big // 5] * 5
+    assert [balance(session, channel_code(n)) for n in range(1, 6)] == [big // 5] * 5
+    assert balance(session, pool_code("2026-12")) == 0
+    assert check_books(session) == []
+
+
+def test_a_loaded_account_shows_its_new_balance(session: Session) -> None:
+    reserve = get_account(session, RESERVE, "usd")
+    before = reserve.balance_cents
+    post(session, "k:loaded", "dues", "Dues", [Move(CLEARING, RESERVE, 70)], "usd")
+    assert reserve.balance_cents == before + 70
+
+
+def test_an_account_in_another_currency_is_refused(session: Session) -> None:
+    get_account(session, pool_code("2027-01"), "eur")
+    with pytest.raises(DomainError, match="eur"):
+        post(session, "k:cur", "dues", "Dues", [Move(CLEARING, pool_code("2027-01"), 5)], "usd")
