@@ -157,6 +157,11 @@ def test_group_buy_from_want_to_catalogue(
     page.get_by_role("link", name=re.compile("Inbox")).click()
     page.get_by_text("Group buy tipped: Penny Budget group buy").wait_for()
 
+    # The public Books show the channel's money going to the vendor.
+    page.get_by_role("link", name="Books").click()
+    books_row = page.get_by_role("row", name=re.compile("Safe & Private")).inner_text()
+    assert "$51.30" in books_row and "$128.70" in books_row  # spent on deals; still owed
+
     with database(live_server.app).transaction() as s:
         product = s.get(Product, ids["product"])
         assert product is not None and product.seats_total == 57
