@@ -29,7 +29,11 @@ PAYING = {"active", "trialing", "past_due"}
 
 
 def begin_call(session: Session, member: Member, operation: str) -> StripeCall:
-    """The pending call for this operation (reused after a failure) or a new one."""
+    """The pending call for this operation (reused after a failure) or a new one.
+
+    Commits the session, so the key and everything the flow did before are durable and no
+    lock is held while the caller waits on Stripe.
+    """
     call = session.scalar(
         select(StripeCall).where(
             StripeCall.member_id == member.id,
@@ -76,7 +80,6 @@ def start(session: Session, gw: StripeGateway, member: Member, cfg: DuesSettings
         webhooks.replay_parked(session, cfg, customer_id)
     customer = account.customer_id
     assert customer is not None
-    session.commit()
     call = begin_call(session, member, "setup_intent.create")
     intent = gw.create_setup_intent(customer, call.idempotency_key)
     finish_call(call, intent["id"])
@@ -112,7 +115,6 @@ def subscribe(
     customer_id = account.customer_id
     assert customer_id is not None
     plan_id = gw.ensure_plan(cfg.fee_cents, cfg.currency)
-    session.commit()
     call = begin_call(session, member, f"subscription.create:{setup_intent_id}")
     subscription = gw.subscribe(
         customer_id, intent["payment_method"], plan_id, call.idempotency_key
@@ -146,7 +148,6 @@ def set_cancel(
     if account.cancel_at_period_end == cancel:
         return member
     stamp = max(int(time.time()), account.snapshot_at, account.status_at)
-    session.commit()
     call = begin_call(session, member, f"subscription.cancel:{subscription_id}:{int(cancel)}")
     subscription = gw.set_cancel_at_period_end(subscription_id, cancel, call.idempotency_key)
     finish_call(call, subscription["id"])
