@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from allocation.audit import write_audit
 from allocation.histogram import outcome, weighted_histogram
 from allocation.models import Round, RoundResult, RoundStatus
-from allocation.rounds import next_period, round_channels
+from allocation.rounds import round_channels
 from allocation.tally import counts_by_weight
+from market.clock import next_period
 from market.db import Database, utcnow
 from market.errors import Conflict, DomainError, NotFound
 from market.ledger.services import Move, balance, channel_code, check_books, pool_code, post

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, delete, exists, func, insert, literal, not_, or_, select, update
 from sqlalchemy.orm import Session
@@ -22,24 +21,16 @@ from allocation.models import (
     Rule,
 )
 from catalog.models import Channel
-from market.db import utcnow
+from market.clock import PERIOD, month_end, utcnow
 from market.errors import Conflict, DomainError, Forbidden, NotFound
 from market.members.models import Member, MemberClass, MemberStatus
 
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 ACTIVE_STATUSES = (RoundStatus.OPEN, RoundStatus.CLOSING, RoundStatus.CLOSED)
-
-
-def next_period(period: str) -> str:
-    """The month after a period: 2026-11 → 2026-12, 2026-12 → 2027-01."""
-    year, month = (int(p) for p in period.split("-"))
-    return f"{year + month // 12}-{month % 12 + 1:02d}"
 
 
 def end_of_month(period: str) -> datetime:
     """The first instant of the next month, in UTC (when a round's voting ends by default)."""
-    year, month = (int(p) for p in next_period(period).split("-"))
-    return datetime(year, month, 1, tzinfo=UTC)
+    return month_end(period)
 
 
 def _require_admin(actor: Member) -> None:

@@ -25,6 +25,7 @@ from allocation.forms import CloseForm, OpenRoundForm, VoteForm, WeightsForm
 from allocation.models import Round
 from allocation.tally import ballots_by_class
 from market.auth import admin_blueprint, current_member, public
+from market.clock import next_period
 from market.db import database, get_session
 from market.errors import DomainError
 from market.ledger.services import balance, pool_code
@@ -130,7 +131,7 @@ def round_results(round_id: int) -> ResponseReturnValue:
     return render_template(
         "allocation/results.html",
         res=results.results_for(session, rnd),
-        next_period=rounds.next_period(rnd.period),
+        next_period=next_period(rnd.period),
     )
 
 

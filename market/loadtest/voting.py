@@ -9,11 +9,13 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from market.clock import period_of, utcnow
 from market.loadtest.driver import Recorder, RequestFailed, User
 from market.loadtest.seed import PASSWORD, Plan
 
@@ -28,7 +30,7 @@ def installed(app: Flask) -> bool:
 
 
 def seed(session: Session, plan: Plan, password_hash: str) -> None:
-    """An admin, and November's round open on every channel with every member a voter."""
+    """An admin, and this month's round open on every channel with every member a voter."""
     from allocation.rounds import open_round
     from market.members.models import Member
 
@@ -36,7 +38,10 @@ def seed(session: Session, plan: Plan, password_hash: str) -> None:
                    is_admin=True, status="active")  # fmt: skip
     session.add(admin)
     session.flush()
-    plan.round_id = open_round(session, admin, "2026-11").id
+    now = utcnow()  # the round closes a day later whatever the hour, so the run can vote
+    plan.round_id = open_round(
+        session, admin, period_of(now), closes_at=now + timedelta(days=1), now=now
+    ).id
 
 
 @dataclass
@@ -113,7 +118,7 @@ async def close_and_pay(
 
 async def _payout(admin: User, channel: int, cents: int, reference: str) -> None:
     fields = {"channel_id": str(channel), "amount": f"{cents // 100}.{cents % 100:02d}",
-              "paid_on": "2026-12-01", "reference": reference}  # fmt: skip
+              "paid_on": utcnow().date().isoformat(), "reference": reference}  # fmt: skip
     with contextlib.suppress(RequestFailed):  # recorded already
         await admin.form("payout", "/admin/payouts/", fields, expect=(302, 400))
 

@@ -23,13 +23,15 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from yarl import URL
 
+from market.clock import month_start, period_of, utcnow
 from market.loadtest.driver import TIMEOUT, Recorder, Sample, half_request
 from market.loadtest.faults import FaultLog, Window
 from market.loadtest.seed import Plan
 
 PATH = "/billing/stripe/webhook"
 SECRET = "whsec_loadtest_not_secret"
-NOV_1 = 1793491200  # 2026-11-01T00:00:00Z: the invoices pay November's dues
+# The invoices pay this month's dues: their period starts on the first of the current month.
+MONTH_START = int(month_start(period_of(utcnow())).timestamp())
 
 
 def sign(payload: bytes, timestamp: int | None = None) -> str:
@@ -60,10 +62,10 @@ class Events:
             "id": invoice_id, "object": "invoice", "customer": customer,
             "subscription": "sub_" + customer, "currency": "usd", "amount_due": 500,
             "amount_paid": 500, "status": "paid", "billing_reason": "subscription_cycle",
-            "created": NOV_1, "period_start": NOV_1,
-            "status_transitions": {"paid_at": NOV_1 + 60},
+            "created": MONTH_START, "period_start": MONTH_START,
+            "status_transitions": {"paid_at": MONTH_START + 60},
         }  # fmt: skip
-        return self._envelope("invoice.paid", obj, NOV_1 + self.rng.randrange(3600))
+        return self._envelope("invoice.paid", obj, MONTH_START + self.rng.randrange(3600))
 
     def subscription_updated(self) -> dict[str, Any]:
         """An 'active' subscription snapshot with a random Stripe time (so order varies)."""
@@ -71,9 +73,9 @@ class Events:
         obj = {
             "id": "sub_" + customer, "object": "subscription", "customer": customer,
             "status": "active", "cancel_at_period_end": False,
-            "current_period_start": NOV_1, "current_period_end": NOV_1 + 30 * 86400,
+            "current_period_start": MONTH_START, "current_period_end": MONTH_START + 30 * 86400,
         }  # fmt: skip
-        created = NOV_1 + self.rng.randrange(86400)
+        created = MONTH_START + self.rng.randrange(86400)
         return self._envelope("customer.subscription.updated", obj, created)
 
 
@@ -173,7 +175,7 @@ def seed(session: Session, plan: Plan) -> None:
     rows = [
         {"member_id": mid, "customer_id": f"cus_load_{mid}",
          "subscription_id": f"sub_cus_load_{mid}", "sub_status": "active",
-         "status_at": NOV_1, "ever_paid": True}
+         "status_at": MONTH_START, "ever_paid": True}
         for mid in plan.member_ids
     ]  # fmt: skip
     session.execute(insert(DuesAccount), rows)
