@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from allocation import splits
-from allocation.models import RULE_LABELS, Ballot, Round, RoundResult, RoundStatus, Rule
+from allocation.models import RULE_LABELS, Round, RoundResult, Rule
 from catalog.models import Channel
-from market.money import largest_remainder
 
 CHART_WIDTH = 640
 LABEL_WIDTH = 150
@@ -99,78 +97,4 @@ def results_for(session: Session, rnd: Round) -> Results:
         chart_height=20 + len(rows) * (BAR_HEIGHT + BAR_GAP),
         chart_width=CHART_WIDTH,
         label_width=LABEL_WIDTH,
-    )
-
-
-@dataclass(frozen=True)
-class DuesLine:
-    """One channel on the member's dues page."""
-
-    name: str
-    outcome_cents: int
-    asked_pct: str
-    asked_cents: int
-
-
-@dataclass(frozen=True)
-class DuesTrail:
-    """A member's fee → pool share → channels under a round's outcome, and what they asked."""
-
-    round: Round
-    fee_cents: int
-    pool_part_cents: int
-    ops_cents: int
-    lines: list[DuesLine]
-    voted: bool
-    abstained: bool
-
-
-def dues_trail(
-    session: Session, member_id: int, fee_cents: int, ops_share_bp: int
-) -> DuesTrail | None:
-    """Where one member's monthly fee went in the latest published round (None if none yet)."""
-    rnd = session.scalar(
-        select(Round)
-        .where(Round.status == RoundStatus.PUBLISHED)
-        .order_by(Round.period.desc())
-        .limit(1)
-    )
-    if rnd is None:
-        return None
-    ops = fee_cents * ops_share_bp // 10_000
-    pool_part = fee_cents - ops
-    results = session.execute(
-        select(RoundResult, Channel.name)
-        .join(Channel, Channel.id == RoundResult.channel_id)
-        .where(RoundResult.round_id == rnd.id)
-        .order_by(Channel.id)
-    ).all()
-    ballot = session.scalar(
-        select(Ballot).where(
-            Ballot.round_id == rnd.id, Ballot.member_id == member_id, Ballot.is_current
-        )
-    )
-    asked = splits.parse(ballot.split) if ballot is not None else {}
-    outcome = (
-        largest_remainder(pool_part, [r.cents for r, _ in results])
-        if results and sum(r.cents for r, _ in results) > 0
-        else [0] * len(results)
-    )
-    mine = (
-        largest_remainder(pool_part, [asked.get(r.channel_id, 0) for r, _ in results])
-        if asked
-        else [0] * len(results)
-    )
-    lines = [
-        DuesLine(name, out, f"{asked.get(r.channel_id, 0) / 100:.2f} %", my)
-        for (r, name), out, my in zip(results, outcome, mine, strict=True)
-    ]
-    return DuesTrail(
-        round=rnd,
-        fee_cents=fee_cents,
-        pool_part_cents=pool_part,
-        ops_cents=ops,
-        lines=lines,
-        voted=bool(asked),
-        abstained=ballot is not None and ballot.abstain,
     )

@@ -18,7 +18,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from allocation import ballots, results, rounds, splits
+from allocation import ballots, results, rounds, splits, trail
 from allocation.audit import ensure_audit_file
 from allocation.closing import close_and_publish
 from allocation.forms import CloseForm, OpenRoundForm, VoteForm, WeightsForm
@@ -151,11 +151,9 @@ def audit_file(round_id: int) -> ResponseReturnValue:
 
 @bp.route("/my-dues")
 def my_dues() -> ResponseReturnValue:
-    cfg = current_app.config
-    trail = results.dues_trail(
-        get_session(), current_member().id, cfg["MONTHLY_FEE_CENTS"], cfg["OPS_SHARE_BP"]
-    )
-    return render_template("allocation/my_dues.html", trail=trail)
+    currency = current_app.config["CURRENCY"]
+    member_trail = trail.member_trail(get_session(), current_member().id, currency)
+    return render_template("allocation/my_dues.html", trail=member_trail)
 
 
 # ------------------------------------------------------------------ admin
