@@ -45,6 +45,27 @@ class Results:
     label_width: int
 
 
+RULE_EXPLAINED = {
+    Rule.INDEPENDENT_MARKETS: (
+        "each channel gets the median of the members' shares for it and of a set of "
+        '"phantom" values, moved together until the shares add up to exactly 100 % '
+        "(Freeman et al. 2019). No member can bring the outcome closer to their own split "
+        "by misstating it."
+    ),
+    Rule.CONSENSUS: (
+        "each channel gets its k-th largest share among the ballots, with one k for all "
+        "channels chosen so the shares add up to exactly 100 % (the rule of UBC's "
+        "voter-funded media)."
+    ),
+    Rule.MEAN: "each channel gets the weighted average of the members' shares for it.",
+}
+
+
+def rule_explained(rule: str) -> str:
+    """One sentence a member reads on how the rule turns splits into shares."""
+    return RULE_EXPLAINED[Rule(rule)]
+
+
 def pct(share: float) -> str:
     """A share as a percentage with two decimals."""
     return f"{share * 100:.2f} %"

@@ -114,8 +114,8 @@ def cast(round_id: int) -> ResponseReturnValue:
         session.rollback()
         return _vote_page(rnd, form, submitted, exc.message, exc.status_code)
     flash(
-        f"Your split is saved. Receipt: {done.ballot.receipt} — secret salt (shown only now): "
-        f"{done.salt}. Look for your receipt in the audit file after the round closes.",
+        f"Your split is saved. Receipt: {done.ballot.receipt} (salt {done.salt}, kept on My "
+        "receipts). Find your receipt in the audit file once the round closes.",
         "success",
     )
     return redirect(url_for("rounds.vote"))
@@ -132,6 +132,8 @@ def round_results(round_id: int) -> ResponseReturnValue:
         "allocation/results.html",
         res=results.results_for(session, rnd),
         next_period=next_period(rnd.period),
+        weights=rounds.class_weights(session, rnd.id),
+        rule_explained=results.rule_explained(rnd.rule),
     )
 
 
