@@ -48,11 +48,12 @@ def test_sign_up_pay_and_see_the_books(
 
         page.wait_for_url(base + "/dues/pay")
         card = page.locator("#card-element")
-        card.get_by_placeholder("number").fill("4242424242424242")
-        card.get_by_placeholder("exp_month").fill("12")
-        card.get_by_placeholder("exp_year").fill("30")
-        card.get_by_placeholder("cvc").fill("123")
-        card.get_by_placeholder("postal_code").fill("10001")
+        # As people type it, with spaces; every field has a label.
+        card.get_by_label("Card number").fill("4242 4242 4242 4242")
+        card.get_by_label("Expiry month").fill("12")
+        card.get_by_label("Expiry year").fill("30")
+        card.get_by_label("CVC").fill("123")
+        card.get_by_label("Postal code").fill("10001")
         page.screenshot(path=str(tmp_path / "card-form.png"), full_page=True)
         page.get_by_role("button", name="Pay $5.00 a month").click()
 
