@@ -19,8 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     settings = config_module.from_env()
     settings.update(config or {})
-    if settings.get("TESTING") or settings.get("DEBUG"):
-        settings["SECRET_KEY"] = settings.get("SECRET_KEY") or "dev-only-not-secret"
+    config_module.resolve_secret(settings)
     config_module.validate(settings)
     app.config.update(settings)
     app.config.update(
