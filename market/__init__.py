@@ -33,9 +33,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
-    from market import auth, cli, db, web
+    from market import auth, cli, db, ops, web
     from market.extensions import csrf, limiter, login_manager
 
+    ops.init_app(app)
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -38,7 +38,16 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DEBUG": debug,
         "SECRET_KEY": env.get("SECRET_KEY"),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'softcoop.db'}",
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Shared state for several hosts: rate limits (and, with jobs, the broker) in Redis.
+        "REDIS_URL": env.get("REDIS_URL", ""),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
+        or env.get("REDIS_URL")
+        or "memory://",
+        # Several co-ops (or test runs) may share one Redis: each keeps its own counters.
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "softcoop"),
+        # How many proxies (load balancers) in front of the app set X-Forwarded-* headers.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "CURRENCY": env.get("CURRENCY", "usd").lower(),
         "MONTHLY_FEE_CENTS": _int(env, "MONTHLY_FEE_CENTS", 500),
