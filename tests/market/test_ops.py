@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask, jsonify, request, url_for
 from flask.testing import FlaskClient
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from market import create_app
@@ -95,7 +96,7 @@ def test_one_log_line_per_request_with_member_route_and_database_work(
 
 def _probe(app: Flask) -> None:
     @public
-    def probe() -> object:
+    def probe() -> ResponseReturnValue:
         return jsonify(client=request.remote_addr, url=url_for("probe", _external=True))
 
     app.add_url_rule("/_probe", "probe", probe)
