@@ -42,7 +42,8 @@ def test_sign_up_pay_and_see_the_books(
         page.get_by_label("Display name").fill("Nia Okafor")
         page.get_by_label("Password").fill("a long enough password")
         page.get_by_role("button", name="Create my account").click()
-        page.get_by_role("link", name="My dues").click()
+        # After sign-up the next step is one obvious button.
+        page.get_by_role("link", name="Pay my dues").click()
         assert page.get_by_text("pending").first.is_visible()
         page.get_by_role("button", name="Pay my dues by card").click()
 
