@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from allocation.audit import write_audit
+from allocation.audit import record_channel_names, write_audit
 from allocation.histogram import outcome, weighted_histogram
 from allocation.models import Round, RoundResult, RoundStatus
 from allocation.rounds import round_channels
@@ -191,6 +191,7 @@ def _publish(db: Database, round_id: int, audit_dir: Path, report: CloseReport) 
             started = time.perf_counter()
             _book(session, rnd)
             started = _timed(report, "book", started)
+            record_channel_names(session, rnd)
             rnd.audit_head, rnd.audit_rows = write_audit(session, rnd, audit_dir)
             started = _timed(report, "audit", started)
             rnd.status = RoundStatus.PUBLISHED.value
