@@ -107,7 +107,7 @@ def _tip(
 ) -> Settlement:
     seats = max(members, offer.min_seats)
     cost = offer_cost(offer, seats)
-    require_ratified(session, deal, cost, ratify_above, currency)
+    require_ratified(session, deal, offer, cost, ratify_above, currency)
     channel = session.get(Channel, deal.channel_id)
     product = session.get(Product, deal.product_id)
     assert channel is not None and product is not None

@@ -135,7 +135,6 @@ def ratification_passed(
     session: Session, subject_kind: str, subject_id: int, now: datetime | None = None
 ) -> tuple[bool, str]:
     """Whether the latest proposal ratifying this subject closed with agree > disagree, no block."""
-    now = now or utcnow()
     proposal = session.scalar(
         select(Proposal)
         .where(Proposal.subject_kind == subject_kind, Proposal.subject_id == subject_id)
@@ -144,6 +143,14 @@ def ratification_passed(
     )
     if proposal is None:
         return False, "No proposal to ratify this has been put to the members yet."
+    return proposal_passed(session, proposal, now)
+
+
+def proposal_passed(
+    session: Session, proposal: Proposal, now: datetime | None = None
+) -> tuple[bool, str]:
+    """Whether a proposal closed with agree > disagree and no block, and why (not)."""
+    now = now or utcnow()
     if proposal.is_open(now):
         return (
             False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +62,7 @@ def start_proposal(
     results_while_open: bool = True,
     subject_kind: str | None = None,
     subject_id: int | None = None,
+    terms: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Proposal:
     """Put a proposal to the members; subject_kind/id ties it to e.g. a deal to ratify."""
@@ -82,6 +84,7 @@ def start_proposal(
         results_while_open=results_while_open,
         subject_kind=subject_kind,
         subject_id=subject_id,
+        terms=terms,
         created_at=now,
     )
     session.add(proposal)
