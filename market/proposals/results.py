@@ -87,18 +87,22 @@ def _turnout(session: Session, proposal: Proposal, now: datetime) -> tuple[int, 
     return eligible, voted_eligible, list(not_voted)
 
 
-def results(session: Session, proposal: Proposal, now: datetime | None = None) -> Results:
-    """The proposal's results as of now."""
+def results(
+    session: Session, proposal: Proposal, now: datetime | None = None, names: bool = True
+) -> Results:
+    """The proposal's results as of now; without `names`, counts only (no who, no reasons)."""
     now = now or utcnow()
     is_open = proposal.is_open(now)
     visible = not is_open or proposal.results_while_open
     counts = _counts(session, proposal)
     eligible, voted_eligible, not_voted = _turnout(session, proposal, now)
+    if not names:
+        not_voted = []
     return Results(
         visible=visible,
         is_open=is_open,
         counts=[(s.value, counts.get(s.value, 0)) for s in Stance] if visible else [],
-        positions=_positions(session, proposal) if visible else [],
+        positions=_positions(session, proposal) if visible and names else [],
         blocked=visible and counts.get(Stance.BLOCK.value, 0) > 0,
         not_voted=not_voted,
         not_voted_total=eligible - voted_eligible,

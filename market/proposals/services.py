@@ -92,6 +92,14 @@ def start_proposal(
     return proposal
 
 
+def can_read_deliberation(member: Member, now: datetime | None = None) -> bool:
+    """Who wrote what and who took which position: for members in good standing (and admins).
+
+    Everyone else (a sign-up who has not paid, a lapsed member) sees titles and counts.
+    """
+    return member.is_admin or member.in_good_standing(now or utcnow())
+
+
 def get_proposal_for_member(session: Session, member: Member, proposal_id: int) -> Proposal:
     """A proposal a logged-in member may read (every member may read every proposal)."""
     proposal = session.get(Proposal, proposal_id)
