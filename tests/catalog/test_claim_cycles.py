@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog import claims
 from catalog.models import Claim, LicenceKey, Product
+from market.db import database
+from market.serving import signed_login
 from tests.catalog.factories import make_product
 from tests.catalog.test_claims import key_statuses, live_claims
 from tests.factories import make_member
+from tests.support import LiveServer
 
 Login = Callable[..., FlaskClient]
 CYCLES = 4
@@ -143,3 +149,42 @@ def test_admin_sees_stock_burnt_by_releases(
     for name in ("Burnt Keys", "Burnt Seats"):
         row = page.split(name)[1].split("</tr>")[0]
         assert re.findall(r'<td class="num">(\d+)</td>', row)[-1] == "2", name
+
+
+def test_racing_tabs_of_one_member_take_their_burnt_licence_back_once(
+    live_server: LiveServer,
+) -> None:
+    """After a release, 12 parallel claims of one member: one wins, the others hear
+    "already hold", and no fresh key or seat is used."""
+    app = live_server.app
+    with database(app).transaction() as s:
+        member = make_member(s)
+        keys = make_product(s, keys=5, reassignable=False)
+        seats = make_product(s, kind="seat", seats_total=5, reassignable=False)
+        for product in (keys, seats):
+            claims.release(s, member, claims.claim(s, member, product.id))
+        ids = (member.id, keys.id, seats.id)
+    cookie, token = signed_login(app, ids[0])
+    barrier = threading.Barrier(12)
+
+    def tab(product_id: int) -> int:
+        barrier.wait()
+        return requests.post(
+            f"{live_server.url}/catalogue/{product_id}/claim",
+            data={"csrf_token": token},
+            cookies={"session": cookie},
+            allow_redirects=False,
+            timeout=60,
+        ).status_code
+
+    for product_id in ids[1:]:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = list(pool.map(tab, [product_id] * 12))
+        assert sorted(statuses) == [303] + [409] * 11, statuses
+    with database(app).transaction() as s:
+        key_product = s.get(Product, ids[1])
+        seat_product = s.get(Product, ids[2])
+        assert key_product is not None and seat_product is not None
+        assert key_statuses(s, key_product) == {"available": 4, "claimed": 1}
+        assert seat_product.seats_used == 1
+        assert live_claims(s) == 2
