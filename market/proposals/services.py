@@ -101,7 +101,7 @@ def can_read_deliberation(member: Member, now: datetime | None = None) -> bool:
 
 
 def get_proposal_for_member(session: Session, member: Member, proposal_id: int) -> Proposal:
-    """A proposal a logged-in member may read (every member may read every proposal)."""
+    """A proposal a logged-in member may open (its text and names: can_read_deliberation)."""
     proposal = session.get(Proposal, proposal_id)
     if proposal is None:
         raise NotFound("No such proposal.")
