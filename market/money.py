@@ -259,11 +259,11 @@ def _parse(text: str, currency: str, locale: str, negative: bool, maximum: int) 
     # Only digits and the locale's separators: this refuses NaN, Infinity and 1e5, which
     # Decimal (and so Babel) would otherwise read as numbers.
     if not number or not all(ch.isdecimal() or ch in allowed for ch in number):
-        raise AmountError(f"{raw!r} is not an amount; write it like {example}.")
+        raise AmountError(f"{raw} is not an amount; write it like {example}.")
     try:
         value = parse_decimal(number, locale=locale, strict=True)
     except NumberFormatError:
-        raise AmountError(f"{raw!r} is not an amount; write it like {example}.") from None
+        raise AmountError(f"{raw} is not an amount; write it like {example}.") from None
     return _to_money(raw, sign * value, currency, negative, maximum)
 
 
