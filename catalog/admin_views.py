@@ -28,6 +28,7 @@ from catalog.models import Channel, Product, Vendor
 from market.auth import admin_blueprint, current_member
 from market.db import get_session
 from market.errors import DomainError
+from market.money_web import bp as format_share
 
 bp = admin_blueprint("admin_catalog", __name__, "/catalog")
 T = TypeVar("T")
@@ -104,7 +105,7 @@ def vendors() -> ResponseReturnValue:
         "catalog/admin_vendors.html",
         vendors=services.list_vendors(session),
         leaders=services.leader_ids(session, _leader_bp()),
-        leader_pct=_leader_bp() / 100,
+        leader_bp=_leader_bp(),
     )
 
 
@@ -162,7 +163,7 @@ def _product_form(product: Product | None) -> ProductForm:
     session = get_session()
     form = ProductForm(obj=product)
     form.vendor_id.choices = [
-        SelectChoice(v.id, f"{v.name} ({v.category}, {v.market_share_bp / 100:g} %)")  # type: ignore[arg-type]
+        SelectChoice(v.id, f"{v.name} ({v.category}, {format_share(v.market_share_bp)})")  # type: ignore[arg-type]
         for v in services.list_vendors(session)
     ]
     form.channel_id.choices = [

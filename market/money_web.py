@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.numbers import get_currency_symbol
 from flask import Flask, appcontext_pushed, current_app
 from wtforms import StringField
 
@@ -23,6 +24,11 @@ def currency() -> str:
 def locale() -> str:
     """The locale pages and messages are written in (the LOCALE setting)."""
     return str(current_app.config["LOCALE"])
+
+
+def currency_symbol() -> str:
+    """The currency's sign as the locale writes it ($, €, ¥), for labels such as "Price ($)"."""
+    return get_currency_symbol(currency().upper(), locale())
 
 
 def money(cents: int, in_currency: str | None = None) -> str:
@@ -95,4 +101,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(bp, "bp")
     app.add_template_global(money, "money")
+    app.add_template_global(currency_symbol, "currency_symbol")
     appcontext_pushed.connect(_use_app_locale, app)

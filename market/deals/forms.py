@@ -59,7 +59,7 @@ class DealForm(FlaskForm):
 
 class TierRow(Form):
     from_seats = IntegerField("From seats", validators=[Optional()])
-    price = StringField("Price per seat per month ($)", validators=[Optional(), Length(max=20)])
+    price = StringField("Price per seat per month", validators=[Optional(), Length(max=20)])
 
 
 class OfferForm(FlaskForm):
