@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from decimal import Decimal
 from typing import TypeVar
 
 from flask import (
@@ -118,13 +117,12 @@ def vendor_edit(vendor_id: int | None) -> ResponseReturnValue:
         vendor = _or_404(lambda: services.get_vendor(session, vendor_id))
     form = VendorForm(obj=vendor)
     if vendor is not None and request.method == "GET":
-        form.market_share.data = Decimal(vendor.market_share_bp) / 100
+        form.market_share.data = vendor.market_share_bp
     if form.validate_on_submit():
         data = services.VendorInput(
             name=form.name.data or "",
             category=form.category.data or "",
-            # Basis points from a decimal per cent, without floats.
-            market_share_bp=int((form.market_share.data or Decimal(0)) * 100),
+            market_share_bp=form.market_share.data or 0,
             website=form.website.data or "",
         )
         try:

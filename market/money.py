@@ -245,26 +245,57 @@ def _parse(text: str, currency: str, locale: str, negative: bool, maximum: int) 
     if not raw:
         raise AmountError("Enter an amount.")
     example = _example(currency, locale)
+    bad = f"{raw} is not an amount; write it like {example}."
     if len(raw) > _MAX_TEXT:
         raise AmountError(f"That is not an amount; write it like {example}.")
+    value = _number(_strip_symbol(raw, currency, locale), locale, bad)
+    return _to_money(raw, value, currency, negative, maximum)
+
+
+def _number(text: str, locale: str, bad: str) -> Decimal:
+    """A signed decimal written with the locale's separators; AmountError(bad) otherwise."""
     minus = get_minus_sign_symbol(locale)
-    number = _strip_symbol(raw, currency, locale)
-    sign = -1 if number[:1] in {"-", minus} else 1
-    if number[:1] in {"-", "+", minus}:
-        number = number[1:].strip()
+    sign = -1 if text[:1] in {"-", minus} else 1
+    if text[:1] in {"-", "+", minus}:
+        text = text[1:].strip()
     group = get_group_symbol(locale)
     if group.isspace():  # people type any space where the locale groups with a thin one
-        number = re.sub(r"\s", group, number)
+        text = re.sub(r"\s", group, text)
     allowed = {group, get_decimal_symbol(locale)}
     # Only digits and the locale's separators: this refuses NaN, Infinity and 1e5, which
     # Decimal (and so Babel) would otherwise read as numbers.
-    if not number or not all(ch.isdecimal() or ch in allowed for ch in number):
-        raise AmountError(f"{raw} is not an amount; write it like {example}.")
+    if not text or not all(ch.isdecimal() or ch in allowed for ch in text):
+        raise AmountError(bad)
     try:
-        value = parse_decimal(number, locale=locale, strict=True)
+        return sign * parse_decimal(text, locale=locale, strict=True)
     except NumberFormatError:
-        raise AmountError(f"{raw} is not an amount; write it like {example}.") from None
-    return _to_money(raw, sign * value, currency, negative, maximum)
+        raise AmountError(bad) from None
+
+
+def parse_bp(text: str, locale: str | None = None, maximum: int = BP_WHOLE) -> int:
+    """A percentage typed by a person ("12.5", "12.5 %") in basis points; AmountError if not.
+
+    Refuses more than two decimals (12.345 % is finer than a basis point), NaN, infinities,
+    exponents, negatives and anything above `maximum` basis points (default 100 %).
+    """
+    raw = (text or "").strip()
+    if not raw:
+        raise AmountError("Enter a percentage.")
+    locale = locale or default_locale()
+    example = format_bp(1250, locale)
+    bad = f"{raw} is not a percentage; write it like {example}."
+    if len(raw) > _MAX_TEXT:
+        raise AmountError(bad)
+    value = _number(raw.removesuffix("%").strip(), locale, bad)
+    with localcontext() as ctx:
+        ctx.prec = _MAX_TEXT + 4  # exact: no rounding while scaling
+        bp = value.scaleb(2)
+        if not 0 <= bp <= maximum:
+            top = format_bp(maximum, locale)
+            raise AmountError(f"A percentage here is between 0 and {top}; {raw} is not.")
+        if bp != bp.to_integral_value():
+            raise AmountError(f"Percentages have at most 2 decimal places; {raw} has more.")
+    return int(bp)
 
 
 def _to_money(raw: str, value: Decimal, currency: str, negative: bool, maximum: int) -> Money:

@@ -13,7 +13,14 @@ from babel.numbers import get_currency_symbol
 from flask import Flask, appcontext_pushed, current_app
 from wtforms import StringField
 
-from market.money import MAX_CENTS, AmountError, Money, format_bp, set_default_locale
+from market.money import (
+    MAX_CENTS,
+    AmountError,
+    Money,
+    format_bp,
+    parse_bp,
+    set_default_locale,
+)
 
 
 def currency() -> str:
@@ -89,6 +96,28 @@ class MoneyField(StringField):
         if self.raw_data:
             return str(self.raw_data[0])
         return plain(self.data.cents) if isinstance(self.data, Money) else ""
+
+
+class PercentField(StringField):
+    """A percentage typed in the app's locale; `data` is basis points, or None when empty."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse the typed text; a ValueError becomes the field's error."""
+        self.data = None
+        text = str(valuelist[0]) if valuelist else ""
+        if not text.strip():
+            return
+        try:
+            self.data = parse_bp(text, locale())
+        except AmountError as exc:
+            raise ValueError(exc.message) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if isinstance(self.data, int):
+            return format_bp(self.data, locale()).removesuffix(" %")
+        return ""
 
 
 def _use_app_locale(sender: Flask, **_: Any) -> None:
