@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from allocation.closing import close_and_publish
@@ -21,7 +23,7 @@ from market.db import database
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.ledger.services import RESERVE, pool_code
 from market.members.models import Member
-from market.money import Money
+from market.money import Money, fee_split
 from tests.allocation.factories import open_round, vote
 from tests.factories import make_member
 from tests.market.billing.stripe_fakes import invoice, make_dues_account
@@ -104,3 +106,49 @@ def test_odd_fee_pages_show_the_booked_pool_part(
     booked = pay_and_publish(app, session, audit_dir, 499, 1500, "usd")
     assert (booked.pool, booked.reserve) == (Money(424), Money(75))
     assert_pages_show(app, login, booked, "en_US")
+
+
+# Currencies with 2, 0 and 3 decimals (Babel's precision): the app runs with any of them.
+CURRENCIES = ["usd", "eur", "jpy", "krw", "kwd", "bhd"]
+SHARES = st.one_of(st.sampled_from([0, 1, 1500, 5000, 9999, 10_000]), st.integers(0, 10_000))
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(fee=st.integers(1, 10**7), bp=SHARES, currency=st.sampled_from(CURRENCIES))
+@example(fee=499, bp=1500, currency="jpy")
+@example(fee=500, bp=10_000, currency="usd")
+@example(fee=1, bp=0, currency="kwd")
+@example(fee=12_345, bp=3333, currency="bhd")
+def test_every_page_shows_what_the_books_hold_for_a_fee(
+    make_app: Callable[..., Flask],
+    session: Session,
+    login: Login,
+    tmp_path: Path,
+    fee: int,
+    bp: int,
+    currency: str,
+) -> None:
+    """Random fee, operations share and currency: Books, Where my dues went and the demand
+    figure show the parts the dues booking put in the pool and the reserve."""
+    audit_dir = tmp_path / f"audit{next(_seq)}"
+    app = make_app(
+        MONTHLY_FEE_CENTS=fee, OPS_SHARE_BP=bp, CURRENCY=currency, AUDIT_DIR=str(audit_dir)
+    )
+    # Each example in its own savepoint (the reserve account holds one currency only),
+    # opened on the test's connection before the session starts its own inside it.
+    session.close()
+    conn = session.get_bind()
+    assert isinstance(conn, Connection)
+    savepoint = conn.begin_nested()
+    try:
+        booked = pay_and_publish(app, session, audit_dir, fee, bp, currency)
+        parts = fee_split(Money(fee, currency), bp)
+        assert (booked.pool, booked.reserve) == (parts.pool, parts.reserve)
+        assert_pages_show(app, login, booked, "en_US")
+    finally:
+        session.close()
+        savepoint.rollback()
