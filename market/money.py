@@ -140,9 +140,17 @@ class Money:
 
     def plain(self, locale: str | None = None) -> str:
         """The amount as a person would type it back into a form, e.g. 1,350.00 (no symbol)."""
-        digits = precision(self.currency)
-        pattern = "#,##0" + ("." + "0" * digits if digits else "")
-        return format_decimal(self.decimal(), format=pattern, locale=locale or default_locale())
+        where = Locale.parse(locale or default_locale())
+        # The locale's own grouping (1,00,000 in en_IN) so that parse() reads it back, with
+        # exactly the currency's decimals; a pattern without the currency sign shows none.
+        pattern = where.decimal_formats[None]
+        return format_currency(
+            self.decimal(),
+            self.currency.upper(),
+            format=pattern,
+            locale=where,
+            currency_digits=True,
+        )
 
     @classmethod
     def parse(
