@@ -176,3 +176,19 @@ def test_admin_counter_offer_prices_are_read_exactly_or_refused(
     assert response.status_code == 302
     latest = session.scalars(select(DealOffer).order_by(DealOffer.id.desc())).first()
     assert latest is not None and latest.tiers == [[1, 99]]
+
+
+def test_amounts_are_typed_and_explained_in_the_configured_locale(
+    make_app: Callable[..., Flask], session: Session, login: Login, audit_dir: Path
+) -> None:
+    """With LOCALE=de_DE an admin types 400,01 and the service's refusal reads 400,00 $."""
+    app = make_app(AUDIT_DIR=str(audit_dir), LOCALE="de_DE")
+    channel = _owed_channel(session, app, audit_dir, 40_000)
+    client = login(make_member(session, admin=True), app.test_client())
+    session.commit()
+    status, page = _payout(client, channel, "400,01", "DE-1")
+    assert status == 400 and "is owed 400,00\xa0$; a payout cannot exceed that." in page
+    status, page = _payout(client, channel, "1.005", "DE-2")  # a thousand and five, grouped
+    assert status == 400 and "cannot exceed" in page
+    assert _payout(client, channel, "12,5", "DE-3")[0] == 302
+    assert session.scalars(select(Payout.cents)).one() == 1250
