@@ -27,7 +27,7 @@ from catalog.models import Channel, Product, Vendor
 from market.auth import admin_blueprint, current_member
 from market.db import get_session
 from market.errors import DomainError
-from market.money_web import bp as format_share
+from market.money_web import percent
 
 bp = admin_blueprint("admin_catalog", __name__, "/catalog")
 T = TypeVar("T")
@@ -161,7 +161,7 @@ def _product_form(product: Product | None) -> ProductForm:
     session = get_session()
     form = ProductForm(obj=product)
     form.vendor_id.choices = [
-        SelectChoice(v.id, f"{v.name} ({v.category}, {format_share(v.market_share_bp)})")  # type: ignore[arg-type]
+        SelectChoice(v.id, f"{v.name} ({v.category}, {percent(v.market_share_bp)})")  # type: ignore[arg-type]
         for v in services.list_vendors(session)
     ]
     form.channel_id.choices = [

@@ -43,7 +43,7 @@ def money(cents: int, in_currency: str | None = None) -> str:
     return Money(int(cents), in_currency or currency()).format(locale())
 
 
-def bp(value: int) -> str:
+def percent(value: int) -> str:
     """Basis points as the app shows a share: 12.5 % from 1250."""
     return format_bp(int(value), locale())
 
@@ -128,7 +128,7 @@ def _use_app_locale(sender: Flask, **_: Any) -> None:
 def init_app(app: Flask) -> None:
     """Register the money and bp filters (and the money global) and the locale hook."""
     app.add_template_filter(money, "money")
-    app.add_template_filter(bp, "bp")
+    app.add_template_filter(percent, "bp")
     app.add_template_global(money, "money")
     app.add_template_global(currency_symbol, "currency_symbol")
     appcontext_pushed.connect(_use_app_locale, app)
