@@ -43,7 +43,9 @@ class Booked:
     token: str
 
 
-def booked_parts(session: Session, invoice_id: str, period: str, currency: str) -> Money:
+def booked_parts(
+    session: Session, invoice_id: str, period: str, currency: str
+) -> tuple[Money, Money]:
     """The pool and reserve postings of the dues transaction of one invoice."""
     rows = session.execute(
         select(Account.code, Posting.amount_cents)
