@@ -11,13 +11,13 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     StopValidation,
 )
 
 from allocation.models import RULE_LABELS
+from market.money_web import MoneyField
 
 
 class VoteForm(FlaskForm):
@@ -86,6 +86,6 @@ class PayoutForm(FlaskForm):
     """An admin records money sent to a channel."""
 
     channel_id = SelectField("Channel", coerce=int)
-    amount = DecimalField("Amount", places=2, validators=[DataRequired(), NumberRange(0.01)])
+    amount = MoneyField("Amount", validators=[InputRequired("Give the amount paid.")], minimum=1)
     paid_on = DateField("Paid on", validators=[DataRequired()])
     reference = StringField("Bank reference", validators=[DataRequired(), Length(max=64)])
