@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from market.members.models import Member
@@ -56,7 +56,7 @@ def test_a_members_outcome_is_not_emailed_to_every_member(
     voters = [make_member(session) for _ in range(3)]
     bystanders = [make_member(session, email_member_text=True) for _ in range(20)]
     proposal = _closed_proposal(session, author, voters)
-    session.execute(OutboxMessage.__table__.delete())
+    session.execute(delete(OutboxMessage))
     response = login(author).post(f"/decisions/{proposal.id}/outcome", data={"statement": PHISH})
     assert response.status_code == 302
     mail = _outbox(session)
@@ -81,7 +81,7 @@ def test_members_who_chose_it_get_the_words_with_links_defanged(
     assert opted_in.email_member_text
     others = [make_member(session) for _ in range(3)]
     proposal = _closed_proposal(session, make_member(session), [opted_in, *others])
-    session.execute(OutboxMessage.__table__.delete())
+    session.execute(delete(OutboxMessage))
     admin_client = login(admin, client.application.test_client())
     admin_client.post(f"/decisions/{proposal.id}/outcome", data={"statement": PHISH})
     mail = _outbox(session)
@@ -98,7 +98,7 @@ def test_closing_notices_do_not_carry_a_members_title_to_many(session: Session) 
     author = make_member(session)
     voters = [make_member(session, email_member_text=True) for _ in range(3)]
     _closed_proposal(session, author, voters)
-    session.execute(OutboxMessage.__table__.delete())
+    session.execute(delete(OutboxMessage))
     services.close_due(session)
     mail = _outbox(session)
     for member in voters:
