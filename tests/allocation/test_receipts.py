@@ -42,6 +42,7 @@ def test_my_receipts_lists_receipt_salt_and_its_line_in_the_file(
 ) -> None:
     rnd, members, cast = _closed(session, app, audit_dir)
     ballot = cast[3]
+    assert ballot.receipt and ballot.salt
     page = login(members[3]).get("/rounds/my-receipts").get_data(as_text=True)
     assert ballot.receipt in page and ballot.salt in page
     # The salt shown lets the member recompute their receipt.
@@ -95,6 +96,7 @@ def test_the_downloaded_tool_checks_file_and_receipt_without_numpy(
     tool.write_bytes(client.get("/rounds/softcoop_verify.py").data)
     [audit] = audit_dir.glob("*.csv")
     ballot = cast[0]
+    assert ballot.receipt and ballot.salt
     args = [str(audit), "--receipt", ballot.receipt, "--ballot", str(ballot.id)]
     args += ["--split", ballot.split, "--salt", ballot.salt]
     # -S -I: no site-packages (so no numpy), no project on the path: a bare Python.

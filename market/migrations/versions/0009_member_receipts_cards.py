@@ -1,7 +1,7 @@
 """ballot.salt (kept so a member can recompute their receipt); the card's brand and last four
 
 Revision ID: 0009_member_receipts_cards
-Revises: 0008_deals
+Revises: 0009_guard_records
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_member_receipts_cards"
-down_revision = "0008_deals"
+down_revision = "0009_guard_records"
 branch_labels = None
 depends_on = None
 
