@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -30,6 +31,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         and not settings.get("INSECURE_COOKIES"),
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # A remember cookie lasts as long as the server-side session it names.
+        REMEMBER_COOKIE_DURATION=timedelta(days=int(settings.get("SESSION_DAYS", 30))),
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]

@@ -14,6 +14,7 @@ from market.auth import admin_blueprint, public
 from market.db import get_session
 from market.errors import DomainError
 from market.extensions import login_manager
+from market.members import sessions
 from market.members.models import Member
 from market.money import Money
 
@@ -78,10 +79,9 @@ def _handle_domain(exc: DomainError) -> ResponseReturnValue:
     return _error_page(exc.status_code, "Not possible", exc.message)
 
 
-def _load_member(member_id: str) -> Member | None:
-    if not member_id.isdigit():
-        return None
-    return get_session().get(Member, int(member_id))
+def _load_member(login_id: str) -> Member | None:
+    # The id is a server-side session's token: an ended session logs nobody in.
+    return sessions.member_for(get_session(), login_id)
 
 
 def _template_helpers() -> dict[str, Any]:
