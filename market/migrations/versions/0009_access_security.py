@@ -1,6 +1,6 @@
-"""access: server-side member sessions (logout, password change and demotion end them)
+"""access: server-side member sessions; one pending Stripe call per member and operation
 
-Revision ID: 0009_access_sessions
+Revision ID: 0009_access_security
 Revises: 0008_deals
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import market.db
 
 
-revision = "0009_access_sessions"
+revision = "0009_access_security"
 down_revision = "0008_deals"
 branch_labels = None
 depends_on = None
@@ -39,9 +39,29 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_member_session_member_id"), ["member_id"], unique=False
         )
+    # Older duplicates (the races this index stops) are closed before it is built.
+    op.execute(
+        "UPDATE stripe_call SET status = 'done' WHERE status = 'pending' AND id NOT IN "
+        "(SELECT MIN(id) FROM stripe_call WHERE status = 'pending' "
+        "GROUP BY member_id, operation)"
+    )
+    with op.batch_alter_table("stripe_call", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("claimed_at", market.db.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.create_index(
+            "uq_stripe_call_pending",
+            ["member_id", "operation"],
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("stripe_call", schema=None) as batch_op:
+        batch_op.drop_index("uq_stripe_call_pending")
+        batch_op.drop_column("claimed_at")
     with op.batch_alter_table("member_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_member_session_member_id"))
     op.drop_table("member_session")
