@@ -141,7 +141,8 @@ def test_a_stalled_stripe_holds_no_lock_on_other_members(live_database: str) -> 
         time.sleep(1)  # both are now waiting on the stalled Stripe
         browser, token = _browser(server, voter)
         start = time.perf_counter()
-        code = _post(browser, server.url + "/profile", token, email="v@example.com", display_name="V")
+        profile = {"email": "v@example.com", "display_name": "V"}
+        code = _post(browser, server.url + "/profile", token, **profile)
         took = time.perf_counter() - start
         still_waiting = all(t.is_alive() for t in waiting)
         for thread in waiting:
