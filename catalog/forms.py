@@ -7,13 +7,14 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DecimalField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from market.bounds import CountField
 
 KIND_CHOICES = [
     SelectChoice("key", "Key pool (one licence key per member)"),
@@ -64,7 +65,7 @@ class ProductForm(FlaskForm):
         "Reassignable (a released licence goes back to stock; otherwise it is retired)",
         default=True,
     )
-    seats_total = IntegerField(
+    seats_total = CountField(
         "Seats (seat pools only)",
         default=0,
         validators=[Optional(), NumberRange(min=0, max=10_000_000)],
