@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from market.members.models import Member
 from market.notifications.models import OutboxMessage
@@ -24,7 +25,7 @@ def signup(
     email: str = "nia@example.com",
     name: str = "Nia",
     password: str = "a long enough pw",
-) -> object:
+) -> TestResponse:
     return client.post("/signup", data={"email": email, "display_name": name, "password": password})
 
 
