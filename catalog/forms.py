@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -14,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from market.bounds import CountField
 from market.money_web import PercentField
 
 KIND_CHOICES = [
@@ -61,7 +61,7 @@ class ProductForm(FlaskForm):
         "Reassignable (a released licence goes back to stock; otherwise it is retired)",
         default=True,
     )
-    seats_total = IntegerField(
+    seats_total = CountField(
         "Seats (seat pools only)",
         default=0,
         validators=[Optional(), NumberRange(min=0, max=10_000_000)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -29,6 +30,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         and not settings.get("INSECURE_COOKIES"),
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # A remember cookie lasts as long as the server-side session it names.
+        REMEMBER_COOKIE_DURATION=timedelta(days=int(settings.get("SESSION_DAYS", 30))),
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
@@ -40,6 +43,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    # Flask-Limiter keeps the first app's key prefix forever ("old or new"); every app built
+    # in this process (tests build many) must count under its own.
+    limiter._key_prefix = app.config.get("RATELIMIT_KEY_PREFIX", "")
     login_manager.init_app(app)
     auth.init_app(app)
     web.init_app(app)

@@ -48,7 +48,15 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # How many proxies (load balancers) in front of the app set X-Forwarded-* headers.
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # Failed logins per client address, and per account from any address.
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
+        # Sign-ups per address; password changes, wants and proposals per member.
+        "SIGNUP_RATE_LIMIT": env.get("SIGNUP_RATE_LIMIT", "10 per hour"),
+        "PASSWORD_RATE_LIMIT": env.get("PASSWORD_RATE_LIMIT", "10 per hour"),
+        "WANT_RATE_LIMIT": env.get("WANT_RATE_LIMIT", "20 per hour"),
+        "PROPOSAL_RATE_LIMIT": env.get("PROPOSAL_RATE_LIMIT", "10 per hour"),
+        "SESSION_DAYS": _int(env, "SESSION_DAYS", 30),
         "CURRENCY": env.get("CURRENCY", "usd").lower(),
         "MONTHLY_FEE_CENTS": _int(env, "MONTHLY_FEE_CENTS", 500),
         "OPS_SHARE_BP": _int(env, "OPS_SHARE_BP", 1000),

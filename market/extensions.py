@@ -2,11 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Response, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def member_or_address() -> str:
+    """Rate-limit key: the logged-in member, else the client's address."""
+    if current_user.is_authenticated:
+        return f"member:{current_user.id}"
+    return f"addr:{get_remote_address()}"
+
+
+def refused(response: Response) -> bool:
+    """Count a request against a failure budget only when it was refused (4xx)."""
+    return 400 <= response.status_code < 500
+
+
+def throttle(
+    setting: str,
+    message: str,
+    *,
+    key_func: Callable[[], str] = member_or_address,
+    deduct_when: Callable[[Response], bool] | None = None,
+) -> Callable[[F], F]:
+    """Limit a route's POSTs to the rate in config[setting] (e.g. "5 per hour"), per key."""
+
+    def rate() -> str:
+        return str(current_app.config[setting])
+
+    return limiter.limit(  # type: ignore[return-value]
+        rate,
+        methods=["POST"],
+        key_func=key_func,
+        error_message=message,
+        deduct_when=deduct_when,
+        scope=setting,
+    )

@@ -13,7 +13,7 @@ from market.deals.models import (
     WantRequest,
 )
 from market.ledger.models import Account, LedgerTransaction, Posting
-from market.members.models import Member
+from market.members.models import Member, MemberSession
 from market.notifications.models import Notification, OutboxMessage
 from market.proposals.models import Position, PositionChange, Proposal
 
@@ -30,6 +30,7 @@ __all__ = [
     "WantRequest",
     "LedgerTransaction",
     "Member",
+    "MemberSession",
     "Notification",
     "OutboxMessage",
     "Position",

@@ -126,8 +126,13 @@ def signed_login(app: Any, member_id: int) -> tuple[str, str]:
     """
     from itsdangerous import URLSafeTimedSerializer
 
+    from market.db import database
+    from market.members.sessions import open_session
+
+    with database(app).transaction() as session:  # a real server-side session row
+        login_id = open_session(session, member_id)
     raw = secrets.token_hex(20)
     serializer = app.session_interface.get_signing_serializer(app)
-    cookie = serializer.dumps({"_user_id": str(member_id), "_fresh": True, "csrf_token": raw})
+    cookie = serializer.dumps({"_user_id": login_id, "_fresh": True, "csrf_token": raw})
     token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
     return cookie, token

@@ -5,18 +5,21 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Request, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 from market import money_web
 from market.auth import admin_blueprint, public
+from market.bounds import BIGINT_MAX, BoundedArgs
 from market.db import get_session
 from market.errors import DomainError
 from market.extensions import login_manager
+from market.members import sessions
 from market.members.models import Member
 
 admin_home_bp = admin_blueprint("admin_home", __name__, "")
@@ -93,6 +96,27 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+class IdConverter(IntegerConverter):
+    """The default `int` in URLs: ids a BIGINT can hold; anything larger is not found (404)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", BIGINT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+class BoundedRequest(Request):
+    """Requests whose args and form read numbers past the BIGINT range as absent."""
+
+    parameter_storage_class = BoundedArgs
+
+
+def _refuse_nul() -> None:
+    """No database stores a NUL character in text (PostgreSQL raises): refuse it up front."""
+    values = [*request.args.values(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400, "Your request contained a character we cannot store. Please remove it.")
+
+
 def _error_page(code: int, title: str, message: str) -> ResponseReturnValue:
     return render_template("error.html", code=code, title=title, message=message), code
 
@@ -113,10 +137,9 @@ def _handle_domain(exc: DomainError) -> ResponseReturnValue:
     return _error_page(exc.status_code, "Not possible", exc.message)
 
 
-def _load_member(member_id: str) -> Member | None:
-    if not member_id.isdigit():
-        return None
-    return get_session().get(Member, int(member_id))
+def _load_member(login_id: str) -> Member | None:
+    # The id is a server-side session's token: an ended session logs nobody in.
+    return sessions.member_for(get_session(), login_id)
 
 
 def _template_helpers() -> dict[str, Any]:
@@ -125,6 +148,12 @@ def _template_helpers() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     """Register the core blueprint, headers, error pages and login loading."""
+    # Before any route is added: every <int:...> then refuses ids past the BIGINT range.
+    converters: dict[str, type[BaseConverter]] = app.url_map.converters
+    converters["int"] = IdConverter
+    # And request.args/form.get(..., type=int) treat numbers out of range as absent.
+    app.request_class = BoundedRequest
+    app.before_request(_refuse_nul)
     app.add_url_rule("/", "index", index)
     from market.members.views import admin_bp
     from market.members.views import bp as members_bp

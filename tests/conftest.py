@@ -17,6 +17,7 @@ from market.db import database
 from market.ledger.services import check_books
 from market.members.models import Member
 from tests import support
+from tests.factories import login_as
 
 SCRUBBED = support.scrub_environment()  # before any app reads the environment
 BACKENDS = ["sqlite"] + (["postgresql"] if support.postgres_url() else [])
@@ -87,11 +88,7 @@ def login(client: FlaskClient) -> Callable[[Member], FlaskClient]:
     """Log the test client in as a member (without going through the password form)."""
 
     def do(member: Member, c: FlaskClient | None = None) -> FlaskClient:
-        c = c or client
-        with c.session_transaction() as s:
-            s["_user_id"] = str(member.id)
-            s["_fresh"] = True
-        return c
+        return login_as(c or client, member)  # type: ignore[no-any-return]
 
     return do
 

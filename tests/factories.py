@@ -43,3 +43,17 @@ def make_member(
     session.add(member)
     session.flush()
     return member
+
+
+def login_as(client: Any, member: Member) -> Any:
+    """Log a test client in as a member: a real server-side session, no password form."""
+    from market.db import database
+    from market.members.sessions import open_session
+
+    with database(client.application).writer() as db:
+        login_id = open_session(db, member.id)
+        db.commit()
+    with client.session_transaction() as s:
+        s["_user_id"] = login_id
+        s["_fresh"] = True
+    return client

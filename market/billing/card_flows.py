@@ -100,6 +100,9 @@ def pay_now(session: Session, gw: StripeGateway, member: Member, cfg: DuesSettin
     paid = gw.pay_invoice(invoice.id, call.idempotency_key)
     finish_call(call, paid["id"])
     if paid.get("status") != "paid":
+        # Stripe answered: the call is over even though the request fails, so the next try
+        # (with a new card) is a new call with a new idempotency key, not a busy claim.
+        session.commit()
         raise DomainError("The payment did not go through. Please update your card and retry.")
     account = _paying_account(session, member)
     # The payment Stripe just confirmed is newer than the failure that made them past due.

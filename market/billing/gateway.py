@@ -225,6 +225,18 @@ class StripeGateway:
         )
         return _plain(invoice)
 
+    def live_subscriptions(self, customer_id: str) -> list[str]:
+        """Ids of the customer's subscriptions that still charge (or may: not ended)."""
+        listing = self._call(
+            lambda: self.client.v1.subscriptions.list(
+                params={"customer": customer_id, "limit": 100}
+            )
+        )
+        return [str(sub.id) for sub in listing.data if sub.status not in ENDED]
+
+
+ENDED = {"canceled", "incomplete_expired"}
+
 
 def init_app(app: Flask) -> None:
     """Give the app its own Stripe client (nothing here assumes one app per process)."""

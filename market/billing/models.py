@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.db import Base, UTCDateTime, utcnow
@@ -81,7 +91,18 @@ class StripeCall(Base):
     """
 
     __tablename__ = "stripe_call"
-    __table_args__ = (CheckConstraint("status IN ('pending', 'done')", name="status_known"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'done')", name="status_known"),
+        # One pending call per member and operation: parallel clicks cannot each start one.
+        Index(
+            "uq_stripe_call_pending",
+            "member_id",
+            "operation",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
@@ -91,3 +112,5 @@ class StripeCall(Base):
     result_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Set while a request is waiting on Stripe with this call; others keep off until then.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

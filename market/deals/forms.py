@@ -9,13 +9,13 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from market.bounds import CountField
 from market.deals.tiers import Tier, TierError, parse_price
 from market.money_web import currency, locale, plain
 
@@ -38,10 +38,10 @@ class DealForm(FlaskForm):
     product_id = SelectField("Product (and so its vendor)", coerce=int)
     channel_id = SelectField("Paid from the budget of", coerce=int)
     want_request_id = SelectField("Answers the member request", coerce=int)
-    seats_wanted = IntegerField(
+    seats_wanted = CountField(
         "Seats wanted", validators=[InputRequired("How many seats?"), NumberRange(min=1)]
     )
-    term_months = IntegerField(
+    term_months = CountField(
         "Term (months)", default=12, validators=[InputRequired(), NumberRange(min=1, max=60)]
     )
     notes = TextAreaField("Notes for the vendor", validators=[Length(max=5000)])
@@ -51,23 +51,23 @@ class DealForm(FlaskForm):
         description="Required when the vendor is a market leader: why not a challenger?",
     )
     group_buy = BooleanField("Group buy: only go ahead if enough members commit")
-    min_members = IntegerField("Tips at (members)", validators=[Optional(), NumberRange(min=1)])
+    min_members = CountField("Tips at (members)", validators=[Optional(), NumberRange(min=1)])
     deadline = DateTimeLocalField(
         "Commitment deadline (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
 
 
 class TierRow(Form):
-    from_seats = IntegerField("From seats", validators=[Optional()])
+    from_seats = CountField("From seats", validators=[Optional()])
     price = StringField("Price per seat per month", validators=[Optional(), Length(max=20)])
 
 
 class OfferForm(FlaskForm):
     tiers = FieldList(FormField(TierRow), min_entries=TIER_ROWS, max_entries=TIER_ROWS)
-    min_seats = IntegerField(
+    min_seats = CountField(
         "Minimum seats", validators=[InputRequired("Give the minimum number of seats.")]
     )
-    term_months = IntegerField(
+    term_months = CountField(
         "Term (months)", validators=[InputRequired("Give the term in months.")]
     )
     notes = TextAreaField("Notes", validators=[Length(max=5000)])
@@ -100,7 +100,7 @@ class NoteForm(FlaskForm):
 
 
 class LinkForm(FlaskForm):
-    days = IntegerField(
+    days = CountField(
         "Link works for (days)", default=14, validators=[InputRequired(), NumberRange(1, 90)]
     )
 

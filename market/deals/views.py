@@ -15,6 +15,7 @@ from market.deals.forms import EmptyForm, WantForm
 from market.deals.models import Deal
 from market.deals.read import deal_view
 from market.errors import DomainError
+from market.extensions import throttle
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
 
@@ -61,6 +62,7 @@ def wanted() -> ResponseReturnValue:
 
 
 @bp.route("/wanted", methods=["POST"])
+@throttle("WANT_RATE_LIMIT", "You have asked for a lot of software lately. Try again later.")
 def ask() -> ResponseReturnValue:
     form = _want_form(request.form)
     if form.validate_on_submit():

@@ -193,7 +193,7 @@ class LedgerFilter:
             query = query.where(
                 LedgerTransaction.occurred_at >= datetime.combine(self.start, time(), UTC)
             )
-        if self.end:
+        if self.end and self.end < date.max:  # the last day there is has no day after
             end = datetime.combine(self.end + timedelta(days=1), time(), UTC)
             query = query.where(LedgerTransaction.occurred_at < end)
         return query

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.db import Base, UTCDateTime, utcnow
@@ -76,3 +76,18 @@ class Member(Base):
         """Mark past due with a grace period that ends `days` from now."""
         self.status = MemberStatus.PAST_DUE.value
         self.grace_until = (now or utcnow()) + timedelta(days=days)
+
+
+class MemberSession(Base):
+    """One logged-in browser: its cookie (and remember cookie) carry the token, we keep a hash.
+
+    Deleting the row ends that session on every host at once (logout, password change...).
+    """
+
+    __tablename__ = "member_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market.errors import Conflict, DomainError, Forbidden, NotFound
+from market.members import sessions
 from market.members.models import Member, MemberClass
-from market.members.passwords import hash_password, verify_password
+from market.members.passwords import check_password, hash_password, verify_password
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -51,48 +53,109 @@ def email_taken(session: Session, email: str, *, except_id: int | None = None) -
 
 
 def sign_up(session: Session, email: str, display_name: str, password: str) -> Member:
-    """Create a pending member (they become active once their first dues are paid)."""
+    """Create a pending member (the demo and scripts; the sign-up page uses `join`)."""
     email = normalise_email(email)
     check_password_rules(password)
     name = _clean_name(display_name)
     if email_taken(session, email):
-        raise Conflict("An account with that email already exists. Try logging in.")
+        raise Conflict("An account with that email already exists.")
     member = Member(email=email, display_name=name, password_hash=hash_password(password))
     session.add(member)
     session.flush()
     return member
 
 
+def join(session: Session, email: str, display_name: str, password: str) -> Member | None:
+    """The sign-up page: a pending member, or None when the email has an account already.
+
+    Either way the address gets a message and the caller shows the same answer, so sign-up
+    does not tell a stranger who is a member. The password is hashed either way (same time).
+    """
+    email = normalise_email(email)
+    check_password_rules(password)
+    name = _clean_name(display_name)
+    password_hash = hash_password(password)
+    existing = session.scalar(select(Member).where(Member.email == email))
+    if existing is None:
+        try:
+            with session.begin_nested():
+                member = Member(email=email, display_name=name, password_hash=password_hash)
+                session.add(member)
+        except IntegrityError:  # the same address signed up at the same moment
+            existing = session.scalar(select(Member).where(Member.email == email))
+        else:
+            _tell(session, member, "Welcome to the co-op", WELCOME)
+            return member
+    if existing is not None:
+        _tell(session, existing, "Someone tried to join with your address", ALREADY_MEMBER)
+    return None
+
+
+WELCOME = (
+    "Your account is ready. Log in with the password you chose; one step is left: set up your dues."
+)
+ALREADY_MEMBER = (
+    "Someone (perhaps you) tried to join the co-op with this address, which already has an "
+    "account. Nothing changed. If it was you, just log in. If it was not, you can ignore this."
+)
+
+
+def _tell(session: Session, member: Member, subject: str, body: str) -> None:
+    from market.notifications.services import notify
+
+    notify(session, member, "account.signup", subject, body, "/login")
+
+
 def authenticate(session: Session, email: str, password: str) -> Member | None:
-    """The member with these credentials, or None (never says which part was wrong)."""
+    """The member with these credentials, or None (never says which part was wrong).
+
+    Takes the same time whether or not the account exists; a hash made with weaker
+    parameters than today's is replaced on success.
+    """
     try:
         email = normalise_email(email)
     except DomainError:
         verify_password(None, password)
         return None
     member = session.scalar(select(Member).where(Member.email == email))
-    if not verify_password(member.password_hash if member else None, password):
+    verdict = check_password(member.password_hash if member else None, password)
+    if member is None or not verdict.ok:
         return None
+    if verdict.new_hash is not None:
+        member.password_hash = verdict.new_hash
+        session.flush()
     return member
 
 
-def update_profile(session: Session, member: Member, email: str, display_name: str) -> None:
-    """Change a member's email and display name."""
+def update_profile(
+    session: Session, member: Member, email: str, display_name: str, keep: str | None = None
+) -> bool:
+    """Change a member's email and display name; a new email ends every session but `keep`.
+
+    Returns whether other sessions were ended.
+    """
     new_email = normalise_email(email)
     if email_taken(session, new_email, except_id=member.id):
         raise Conflict("Another account already uses that email.")
+    changed = new_email != member.email
     member.email = new_email
     member.display_name = _clean_name(display_name)
     session.flush()
+    if changed:
+        sessions.end_sessions(session, member.id, keep=keep)
+    return changed
 
 
-def change_password(session: Session, member: Member, current: str, new: str) -> None:
-    """Change a password after checking the current one."""
+def change_password(
+    session: Session, member: Member, current: str, new: str, keep: str | None = None
+) -> None:
+    """Change a password after checking the current one; ends every session but `keep`."""
     if not verify_password(member.password_hash, current):
         raise DomainError("Your current password is not right.")
     check_password_rules(new)
     member.password_hash = hash_password(new)
     session.flush()
+    sessions.end_sessions(session, member.id, keep=keep)
 
 
 def get_member_for_admin(session: Session, admin: Member, member_id: int) -> Member:
@@ -111,6 +174,9 @@ def set_admin(session: Session, admin: Member, member: Member, is_admin: bool) -
         admins = session.scalar(select(func.count()).where(Member.is_admin.is_(True)))
         if (admins or 0) <= 1:
             raise Conflict("The co-op needs at least one admin; promote someone else first.")
+    if member.is_admin and not is_admin:
+        # Whatever was opened with admin rights must not outlive them.
+        sessions.end_sessions(session, member.id)
     member.is_admin = is_admin
     session.flush()
 

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as web_session
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
 
 from market.auth import admin_blueprint, current_member, public
 from market.db import get_session
 from market.errors import DomainError
-from market.extensions import limiter
-from market.members import services
+from market.extensions import refused, throttle
+from market.members import services, sessions
 from market.members.forms import LoginForm, MemberAdminForm, PasswordForm, ProfileForm, SignUpForm
+from market.members.models import Member
 
 bp = Blueprint("members", __name__)
 admin_bp = admin_blueprint("admin_members", __name__, "/members")
@@ -28,13 +41,20 @@ def _safe_next(target: str | None) -> str:
     return url_for("index")
 
 
+SIGNED_UP = (
+    "Thank you. We have sent a message to that address: check your inbox, then log in below. "
+    "If you already have an account, just log in with it."
+)
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @public
+@throttle("SIGNUP_RATE_LIMIT", "Too many sign-ups from here. Please try again later.")
 def signup() -> ResponseReturnValue:
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            member = services.sign_up(
+            services.join(
                 get_session(),
                 form.email.data or "",
                 form.display_name.data or "",
@@ -43,25 +63,44 @@ def signup() -> ResponseReturnValue:
         except DomainError as exc:
             form.email.errors.append(exc.message)  # type: ignore[attr-defined]
         else:
-            login_user(member)
-            flash("Welcome to the co-op! One step left: set up your dues.", "success")
-            return redirect(url_for("index"))
+            # The same answer whether or not the address had an account (no enumeration).
+            flash(SIGNED_UP, "success")
+            return redirect(url_for("members.login"))
     status = 400 if request.method == "POST" else 200
     return render_template("members/signup.html", form=form), status
 
 
-def _login_key() -> str:
-    return request.remote_addr or "unknown"
+def _address_key() -> str:
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+def _account_key() -> str:
+    """The account a login names (normalised as sign-up does), whatever address it comes from."""
+    raw = str(request.form.get("email", ""))[:254]
+    try:
+        return "acct:" + services.normalise_email(raw)
+    except DomainError:
+        return "acct:" + raw.strip().lower()
+
+
+TOO_MANY = "Too many failed login attempts. Please wait a few minutes and try again."
+
+
+def start_session(member: Member, remember: bool = False) -> None:
+    """Log a member in on a fresh session: new server-side row, new cookie, new CSRF token."""
+    days = current_app.config["SESSION_DAYS"]
+    login_id = sessions.open_session(get_session(), member.id, days=days)
+    web_session.clear()  # nothing from before the login survives (a planted CSRF token...)
+    g.pop("csrf_token", None)
+    login_user(member, remember=remember)
+    # flask-login stores get_id(); the cookies carry the session's token instead.
+    web_session["_user_id"] = login_id
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"],
-    methods=["POST"],
-    key_func=_login_key,
-    error_message="Too many login attempts. Please wait a minute and try again.",
-)
+@throttle("LOGIN_RATE_LIMIT", TOO_MANY, key_func=_address_key, deduct_when=refused)
+@throttle("LOGIN_ACCOUNT_RATE_LIMIT", TOO_MANY, key_func=_account_key, deduct_when=refused)
 def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
@@ -69,7 +108,7 @@ def login() -> ResponseReturnValue:
             get_session(), form.email.data or "", form.password.data or ""
         )
         if member is not None:
-            login_user(member, remember=bool(form.remember.data))
+            start_session(member, remember=bool(form.remember.data))
             flash(f"Welcome back, {member.display_name}.", "success")
             return redirect(_safe_next(request.args.get("next")))
         form.form_errors.append("Email or password is not right.")
@@ -77,11 +116,27 @@ def login() -> ResponseReturnValue:
     return render_template("members/login.html", form=form), status
 
 
+def _end_here() -> None:
+    web_session.clear()
+    logout_user()  # after the clear: it notes the remember cookie must be cleared too
+
+
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
-    logout_user()
+    sessions.end_session(get_session(), web_session.get("_user_id"))
+    _end_here()
     flash("You are logged out.", "info")
     return redirect(url_for("index"))
+
+
+@bp.route("/profile/logout-everywhere", methods=["POST"])
+def logout_everywhere() -> ResponseReturnValue:
+    if not FlaskForm().validate_on_submit():
+        return redirect(url_for("members.profile"))
+    ended = sessions.end_sessions(get_session(), current_member().id)
+    _end_here()
+    flash(f"You are logged out everywhere ({ended} sessions ended).", "info")
+    return redirect(url_for("members.login"))
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -90,30 +145,43 @@ def profile() -> ResponseReturnValue:
     form = ProfileForm(obj=member)
     if form.validate_on_submit():
         try:
-            services.update_profile(
-                get_session(), member, form.email.data or "", form.display_name.data or ""
+            moved = services.update_profile(
+                get_session(),
+                member,
+                form.email.data or "",
+                form.display_name.data or "",
+                keep=web_session.get("_user_id"),
             )
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
-            flash("Profile saved.", "success")
+            note = " You are logged out on every other device." if moved else ""
+            flash("Profile saved." + note, "success")
             return redirect(url_for("members.profile"))
     status = 400 if request.method == "POST" else 200
-    return render_template("members/profile.html", form=form, member=member), status
+    others = sessions.open_count(get_session(), member.id) - 1
+    return render_template(
+        "members/profile.html", form=form, member=member, everywhere=FlaskForm(), others=others
+    ), status
 
 
 @bp.route("/profile/password", methods=["GET", "POST"])
+@throttle("PASSWORD_RATE_LIMIT", "Too many password changes. Please wait and try again.")
 def password() -> ResponseReturnValue:
     form = PasswordForm()
     if form.validate_on_submit():
         try:
             services.change_password(
-                get_session(), current_member(), form.current.data or "", form.new.data or ""
+                get_session(),
+                current_member(),
+                form.current.data or "",
+                form.new.data or "",
+                keep=web_session.get("_user_id"),
             )
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
-            flash("Password changed.", "success")
+            flash("Password changed. You are logged out on every other device.", "success")
             return redirect(url_for("members.profile"))
     status = 400 if request.method == "POST" else 200
     return render_template("members/password.html", form=form), status

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from market.auth import current_member
 from market.db import get_session, utcnow
 from market.errors import DomainError
+from market.extensions import throttle
 from market.proposals import results as read
 from market.proposals import services
 from market.proposals.forms import STANCE_LABELS, OutcomeForm, PositionForm, ProposalForm
@@ -36,6 +37,7 @@ def proposal_list() -> ResponseReturnValue:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@throttle("PROPOSAL_RATE_LIMIT", "You have started a lot of proposals lately. Try again later.")
 def new() -> ResponseReturnValue:
     form = ProposalForm()
     if request.method == "GET":

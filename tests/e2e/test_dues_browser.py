@@ -42,7 +42,11 @@ def test_sign_up_pay_and_see_the_books(
         page.get_by_label("Display name").fill("Nia Okafor")
         page.get_by_label("Password").fill("a long enough password")
         page.get_by_role("button", name="Create my account").click()
-        # After sign-up the next step is one obvious button.
+        page.wait_for_url(base + "/login")
+        page.get_by_label("Email").fill("nia@example.com")
+        page.get_by_label("Password").fill("a long enough password")
+        page.get_by_role("button", name="Log in").click()
+        # Once in, the next step is one obvious button.
         page.get_by_role("link", name="Pay my dues").click()
         assert page.get_by_text("pending").first.is_visible()
         page.get_by_role("button", name="Pay my dues by card").click()

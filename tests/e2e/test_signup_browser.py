@@ -1,4 +1,4 @@
-"""Browser: a newcomer signs up, logs out and logs back in."""
+"""Browser: a newcomer signs up, logs in, logs out and logs back in."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ def test_sign_up_log_out_log_in(page: Any, live_server: LiveServer, tmp_path: Pa
     page.get_by_label("Display name").fill("Nia Okafor")
     page.get_by_label("Password").fill("a long enough password")
     page.get_by_role("button", name="Create my account").click()
-    page.wait_for_url(base + "/")
-    assert page.get_by_text("Welcome to the co-op!").is_visible()
+    page.wait_for_url(base + "/login")
+    assert page.get_by_text("check your inbox").is_visible()
+    page.get_by_label("Email").fill("nia@example.com")
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_text("Welcome back, Nia Okafor.").is_visible()
     assert page.get_by_role("link", name="Nia Okafor").is_visible()
 
     page.get_by_role("button", name="Log out").click()

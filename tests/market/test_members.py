@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import statistics
+import time
 from collections.abc import Callable
 
 from argon2 import PasswordHasher
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from market.members.models import Member
+from market.notifications.models import OutboxMessage
 from tests.factories import PASSWORD, make_member
 
 
@@ -26,23 +29,39 @@ def signup(
     return client.post("/signup", data={"email": email, "display_name": name, "password": password})
 
 
-def test_sign_up_logs_in_as_pending_consumer(client: FlaskClient, session: Session) -> None:
+def test_sign_up_makes_a_pending_consumer_who_then_logs_in(
+    client: FlaskClient, session: Session
+) -> None:
     response = signup(client, email="Nia@Example.COM")
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
     member = session.scalar(select(Member).where(Member.email == "nia@example.com"))
     assert member is not None
     assert (member.status, member.member_class, member.is_admin) == ("pending", "consumer", False)
     assert member.password_hash.startswith("$argon2id$")
+    assert "check your inbox" in client.get("/login").get_data(as_text=True)
+    ok = client.post("/login", data={"email": "nia@example.com", "password": "a long enough pw"})
+    assert ok.status_code == 302
     assert "Nia" in client.get("/").get_data(as_text=True)
 
 
-def test_duplicate_email_in_any_case_is_refused(client: FlaskClient, session: Session) -> None:
-    make_member(session, email="taken@example.com")
+def test_sign_up_with_a_taken_email_answers_the_same_and_writes_no_account(
+    client: FlaskClient, session: Session
+) -> None:
+    owner = make_member(session, email="taken@example.com", display_name="Owner")
     before = count_members(session)
-    response = signup(client, email="TAKEN@example.com")
-    assert response.status_code == 400
-    assert "already exists" in response.get_data(as_text=True)
-    assert count_members(session) == before
+    taken = signup(client, email="TAKEN@example.com")
+    taken_page = client.get("/login").get_data(as_text=True)
+    fresh = signup(client, email="fresh@example.com")
+    fresh_page = client.get("/login").get_data(as_text=True)
+    assert (taken.status_code, taken.headers["Location"]) == (302, "/login")
+    assert (fresh.status_code, fresh.headers["Location"]) == (302, "/login")
+    assert "already exists" not in taken_page
+    assert taken_page.replace("fresh", "") == fresh_page.replace("fresh", "")
+    assert count_members(session) == before + 1
+    session.refresh(owner)
+    assert owner.display_name == "Owner"  # the stranger's sign-up changed nothing
+    mail = session.scalars(select(OutboxMessage.to_email).order_by(OutboxMessage.id)).all()
+    assert mail == ["taken@example.com", "fresh@example.com"]
 
 
 def test_bad_sign_up_input_writes_nothing(client: FlaskClient, session: Session) -> None:
@@ -93,7 +112,7 @@ def test_login_is_rate_limited(make_app: Callable[..., Flask], session: Session)
         for _ in range(5)
     ]
     assert codes == [400, 400, 400, 429, 429]
-    assert "Too many login attempts" in client.post(
+    assert "Too many failed login attempts" in client.post(
         "/login", data={"email": "x@example.com", "password": "nope"}
     ).get_data(as_text=True)
 
@@ -161,3 +180,41 @@ def test_member_cannot_open_admin_pages(
 ) -> None:
     login(make_member(session))
     assert client.get("/admin/members/").status_code == 403
+
+
+STRONG = {"PASSWORD_TIME_COST": 3, "PASSWORD_MEMORY_KIB": 32768}
+
+
+def _login_time(client: FlaskClient, email: str, password: str) -> float:
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        response = client.post("/login", data={"email": email, "password": password})
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 400
+    return statistics.median(times)
+
+
+def test_login_takes_as_long_for_unknown_and_weakly_hashed_accounts(
+    make_app: Callable[..., Flask], session: Session
+) -> None:
+    app = make_app(
+        **STRONG, LOGIN_RATE_LIMIT="1000 per minute", LOGIN_ACCOUNT_RATE_LIMIT="1000/minute"
+    )
+    client = app.test_client()
+    make_member(session, email="weak@example.com")  # hashed with the factories' weak parameters
+    known = _login_time(client, "weak@example.com", "a wrong guess")
+    unknown = _login_time(client, "nobody@example.com", "a wrong guess")
+    assert known > 0.6 * unknown, (known, unknown)
+
+
+def test_a_weak_hash_is_upgraded_at_login(make_app: Callable[..., Flask], session: Session) -> None:
+    app = make_app(**STRONG)
+    member = make_member(session, email="weak@example.com")
+    hasher = PasswordHasher(time_cost=3, memory_cost=32768)
+    assert hasher.check_needs_rehash(member.password_hash)
+    ok = app.test_client().post("/login", data={"email": member.email, "password": PASSWORD})
+    assert ok.status_code == 302
+    session.refresh(member)
+    assert not hasher.check_needs_rehash(member.password_hash)
+    assert hasher.verify(member.password_hash, PASSWORD)

@@ -16,7 +16,7 @@ from market.deals.links import hash_token
 from market.deals.models import Deal, DealEvent, DealOffer, VendorLink
 from market.proposals.models import Position, Proposal
 from tests.catalog.factories import make_channel, make_product, make_vendor
-from tests.factories import make_member
+from tests.factories import login_as, make_member
 from tests.market.deals.factories import make_deal, make_want_request
 
 Login = Callable[..., FlaskClient]
@@ -146,9 +146,7 @@ def test_forged_expired_and_revoked_links_show_nothing(app: Flask, session: Sess
     session.flush()
     assert vendor.get(f"/vendor/deals/{token}").status_code == 200
     admin = make_member(session, admin=True)
-    client = app.test_client()
-    with client.session_transaction() as s:
-        s["_user_id"] = str(admin.id)
+    client = login_as(app.test_client(), admin)
     assert client.post(f"/admin/deals/{deal.id}/links/{link.id}/revoke").status_code == 302
     response = vendor.get(f"/vendor/deals/{token}")
     assert response.status_code == 404 and "Secret Budget" not in response.get_data(as_text=True)
@@ -213,9 +211,7 @@ def test_deal_above_the_limit_needs_ratification(
     app = make_app(RATIFY_ABOVE_CENTS=1000)
     admin = make_member(session, admin=True)
     deal, _ = make_deal(session, admin=admin, stage="offered")
-    client = app.test_client()
-    with client.session_transaction() as s:
-        s["_user_id"] = str(admin.id)
+    client = login_as(app.test_client(), admin)
     refused = client.post(f"/admin/deals/{deal.id}/accept")
     assert refused.status_code == 409
     assert "must ratify it first" in refused.get_data(as_text=True)

@@ -19,15 +19,12 @@ from market.deals.tiers import Tier
 from market.members.models import Member
 from market.proposals.models import Position, Proposal
 from tests.catalog.factories import make_channel
-from tests.factories import make_member
+from tests.factories import login_as, make_member
 from tests.market.deals.factories import fund_channel, make_deal
 
 
 def _admin_client(make_app: Callable[..., Flask], admin: Member) -> FlaskClient:
-    client = make_app(RATIFY_ABOVE_CENTS=1000).test_client()
-    with client.session_transaction() as s:
-        s["_user_id"] = str(admin.id)
-    return client
+    return login_as(make_app(RATIFY_ABOVE_CENTS=1000).test_client(), admin)
 
 
 def _ratify(session: Session, client: FlaskClient, deal: Deal) -> Proposal:
