@@ -101,6 +101,11 @@ def _close_rounds(app: Flask, target: int | None, now: datetime, progress: Progr
     audit_dir = Path(app.config["AUDIT_DIR"])
     done = []
     for rid in ids:
+        with db.transaction() as session:
+            rnd = rounds.get_round(session, int(rid))
+            if rnd.status == RoundStatus.PUBLISHED:  # another run got there first
+                done.append(f"round {rid}: already published")
+                continue
         report = close_and_publish(db, int(rid), audit_dir, now, progress)
         done.append(f"round {rid}: {report.status}, {report.ballots} ballots")
     return "; ".join(done) or "No round was due to close."

@@ -9,6 +9,7 @@ outcome of a run is its `job_run` row.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from celery import Celery, Task
@@ -43,6 +44,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(
         {
             "broker_url": app.config.get("CELERY_BROKER_URL") or default_broker(),
+            "task_default_queue": app.config.get("CELERY_QUEUE", "softcoop"),
             "result_backend": None,
             "task_ignore_result": True,
             # A message is acknowledged once its run is recorded: a killed worker's run is
@@ -60,25 +62,33 @@ def celery_init_app(app: Flask) -> Celery:
     return celery_app
 
 
-def _run_task(task: Task, run_id: int) -> str:
-    """Run one job run; schedule the next attempt when it failed and may be retried."""
+def _run_task(task: Task, run_id: int, now: str | None = None) -> str:
+    """Run one job run; schedule the next attempt when it failed and may be retried.
+
+    `now` is only sent by a tick that was itself given a moment (a simulation or a test
+    travelling the clock); workers otherwise read the clock.
+    """
+    from datetime import datetime
+
     from flask import current_app
 
     from market.jobs.runner import execute
 
-    outcome = execute(current_app._get_current_object(), run_id)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    outcome = execute(app, run_id, datetime.fromisoformat(now) if now else None)
     if outcome.retry_in is not None:
-        task.apply_async(args=[run_id], countdown=outcome.retry_in)
+        task.apply_async(args=[run_id], kwargs={"now": now}, countdown=outcome.retry_in)
     return outcome.status
 
 
-def enqueue(app: Flask, job: str, run_id: int, **options: Any) -> bool:
+def enqueue(app: Flask, job: str, run_id: int, now: datetime | None = None, **options: Any) -> bool:
     """Send a run to the workers; False when the broker cannot be reached (the schedule
     sends it again later, so nothing is lost)."""
     celery_app: Celery = app.extensions["celery"]
+    kwargs = {"now": now.isoformat()} if now is not None else {}
     try:
         celery_app.tasks[task_name(job)].apply_async(
-            args=[run_id], retry=True, retry_policy={"max_retries": 2}, **options
+            args=[run_id], kwargs=kwargs, retry=True, retry_policy={"max_retries": 2}, **options
         )
     except Exception as exc:  # noqa: BLE001  (broker errors vary by transport)
         if celery_app.conf.task_always_eager:

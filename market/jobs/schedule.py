@@ -86,7 +86,12 @@ def request_run(session: Session, job: str, target: int | None, now: datetime) -
 
 
 def tick(app: Flask, now: datetime | None = None) -> Tick:
-    """Claim every due slot and send its run; resend the runs that look lost."""
+    """Claim every due slot and send its run; resend the runs that look lost.
+
+    Given a moment (a simulation, a test), the runs are told it too; otherwise the
+    workers read the clock when they run.
+    """
+    travel = now
     now = now or utcnow()
     db = database(app)
     result = Tick()
@@ -99,13 +104,13 @@ def tick(app: Flask, now: datetime | None = None) -> Tick:
         result.resent = _claim_resends(session, now)
         _prune(session, now)
     for job_name, _slot, run_id in result.claimed:
-        enqueue(app, job_name, run_id)
+        enqueue(app, job_name, run_id, travel)
     with db.transaction() as session:
         lost = session.execute(
             select(JobRun.id, JobRun.job).where(JobRun.id.in_(result.resent))
         ).all()
     for run_id, job_name in lost:
-        enqueue(app, job_name, run_id)
+        enqueue(app, job_name, run_id, travel)
     return result
 
 

@@ -62,11 +62,14 @@ def latest_close(session: Session, round_id: int) -> JobRun | None:
 
 
 def close_progress(run: JobRun | None, round_status: str) -> dict[str, object]:
-    """The progress bar's state: phase, percent, done, failed and a message."""
+    """The progress bar's state: phase, percent, done, failed, a message, and whether a
+    close is under way (active) at all."""
     if round_status == "published":
-        return {"phase": "publish", "percent": 100, "done": True, "failed": False, "message": ""}
+        done = {"phase": "publish", "percent": 100, "done": True, "failed": False}
+        return {**done, "message": "", "active": False}
     if run is None:
-        return {"phase": "", "percent": 0, "done": False, "failed": False, "message": ""}
+        idle = {"phase": "", "percent": 0, "done": False, "failed": False}
+        return {**idle, "message": "", "active": False}
     failed = run.status == RunStatus.FAILED
     phase = run.phase or "claim"
     # Booking, the audit file and publication share one transaction: "book" covers them.
@@ -79,4 +82,5 @@ def close_progress(run: JobRun | None, round_status: str) -> dict[str, object]:
         "done": False,
         "failed": failed,
         "message": run.message if failed or run.status == RunStatus.RETRYING else "",
+        "active": True,
     }
