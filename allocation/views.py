@@ -248,6 +248,7 @@ def admin_close(round_id: int) -> ResponseReturnValue:
     if utcnow() < rnd.closes_at and request.form.get("confirm") != "early":
         return render_template("allocation/confirm_close.html", rnd=rnd, close_form=form)
     start_run("rounds.close", round_id)
+    get_session().expire_all()  # the job ran in its own transactions
     rnd = rounds.get_round(get_session(), round_id)
     if rnd.status == "published":  # a worker (or eager mode) already finished it
         flash(f"Round closed and published: {rnd.ballots_counted} ballots.", "success")
