@@ -1,0 +1,203 @@
+"""Real Celery workers (subprocesses) on the embedded broker, RabbitMQ and Redis.
+
+Two workers and two schedulers at once against one PostgreSQL database never apply an
+effect twice.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from allocation.models import Round
+from market import create_app
+from market.clock import period_of
+from market.db import database, utcnow
+from market.jobs import schedule
+from market.jobs.models import JobRun
+from market.jobs.queue import enqueue
+from market.ledger.models import LedgerTransaction
+from market.members.models import Member
+from tests import support
+from tests.allocation.factories import fund_pool, open_round, vote
+from tests.factories import make_member
+
+REDIS = "redis://127.0.0.1:6379/0"
+RABBIT = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def _reachable(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _broker(kind: str, tmp: Path) -> str:
+    if kind == "embedded":
+        return f"sqla+sqlite:///{tmp / 'broker.db'}"
+    url, port = (REDIS, 6379) if kind == "redis" else (RABBIT, 5672)
+    if not _reachable(port):
+        support.skip_or_fail(f"{kind} is not running on port {port}")
+    return url
+
+
+def _settings(database_url: str, broker: str, queue: str, tmp: Path) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_QUEUE": queue,
+        "AUDIT_DIR": str(tmp / "audit"),
+        "SECRET_KEY": "test-secret",
+    }
+
+
+def _app(settings: dict[str, str]) -> Flask:
+    return create_app(support.app_config(CELERY_ALWAYS_EAGER=False, **settings))
+
+
+@contextmanager
+def _worker(settings: dict[str, str], name: str, tmp: Path) -> Iterator[None]:
+    """A real `celery worker` process, stopped (warm, then hard) on the way out."""
+    log = (tmp / f"{name}.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "market.jobs.worker", "worker", "--pool", "solo",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning",
+         "-n", f"{name}@%h"],
+        cwd=support.ROOT,
+        env={**os.environ, **settings},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+def _wait_for(check: Callable[[], bool], tmp: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp.glob("*.log"))
+    raise AssertionError(f"the workers did not finish in {timeout} s; logs:\n{logs}")
+
+
+def _runs_done(app: Flask, job: str, count: int) -> Callable[[], bool]:
+    def check() -> bool:
+        with database(app).transaction() as s:
+            done = s.scalar(
+                select(func.count())
+                .select_from(JobRun)
+                .where(JobRun.job == job, JobRun.status.in_(["succeeded", "failed"]))
+            )
+        return (done or 0) >= count
+
+    return check
+
+
+@pytest.mark.parametrize("kind", ["embedded", "rabbitmq"])
+def test_a_worker_runs_what_the_schedule_claims(
+    live_database: str, backend: str, tmp_path: Path, kind: str
+) -> None:
+    if (backend == "sqlite") != (kind == "embedded"):
+        pytest.skip("the embedded broker is tested on SQLite (make run), RabbitMQ on PostgreSQL")
+    settings = _settings(live_database, _broker(kind, tmp_path), uuid.uuid4().hex, tmp_path)
+    app = _app(settings)
+    with database(app).transaction() as s:
+        member_id = make_member(s, status="past_due", grace_until=utcnow()).id
+    with _worker(settings, "solo", tmp_path):
+        claimed = schedule.tick(app)
+        assert "dues.lapse" in {job for job, _slot, _id in claimed.claimed}
+        _wait_for(_runs_done(app, "dues.lapse", 2), tmp_path)  # the day's run and the grace one
+    with database(app).transaction() as s:
+        assert s.get(Member, member_id).status == "lapsed"  # type: ignore[union-attr]
+        runs = s.scalars(select(JobRun).where(JobRun.job == "dues.lapse")).all()
+        assert {r.status for r in runs} == {"succeeded"} and {r.attempts for r in runs} == {1}
+    database(app).engine.dispose()
+
+
+def _round_to_close(app: Flask) -> int:
+    with database(app).transaction() as s:
+        voters = [make_member(s) for _ in range(3)]
+        rnd, chans = open_round(
+            s, period=period_of(utcnow()), channels=2, closes_at=utcnow() + timedelta(hours=1)
+        )
+        for voter in voters:
+            vote(s, voter, rnd, {chans[0].id: 5000, chans[1].id: 5000})
+        fund_pool(s, rnd.period, 30_000)
+        return rnd.id
+
+
+def _two_schedulers(apps: list[Flask]) -> list[Any]:
+    barrier = threading.Barrier(len(apps))
+    results: list[Any] = [None] * len(apps)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = schedule.tick(apps[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(apps))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_two_workers_and_two_schedulers_apply_each_effect_once(
+    live_database: str, backend: str, tmp_path: Path
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("real concurrency is the PostgreSQL test")
+    settings = _settings(live_database, _broker("redis", tmp_path), uuid.uuid4().hex, tmp_path)
+    apps = [_app(settings), _app(settings)]
+    round_id = _round_to_close(apps[0])
+    with database(apps[0]).transaction() as s:
+        run_id = schedule.request_run(s, "rounds.close", round_id, utcnow()).id
+    with ExitStack() as stack:
+        for name in ("w1", "w2"):
+            stack.enter_context(_worker(settings, name, tmp_path))
+        for _ in range(4):  # the same run, delivered again and again
+            enqueue(apps[0], "rounds.close", run_id)
+        ticks = _two_schedulers(apps)
+        _wait_for(_runs_done(apps[0], "rounds.close", 1), tmp_path)
+        _wait_for(_runs_done(apps[0], "notifications.send", 1), tmp_path)
+        time.sleep(2)  # let the duplicate messages reach the workers and be skipped
+    claimed = [{run for _job, _slot, run in t.claimed} for t in ticks]
+    assert claimed[0] and claimed[1] is not None and not claimed[0] & claimed[1]
+    with database(apps[0]).transaction() as s:
+        run = s.get(JobRun, run_id)
+        assert run is not None and run.status == "succeeded" and run.attempts == 1
+        slots = s.execute(select(JobRun.job, JobRun.slot)).all()
+        assert len(slots) == len(set(slots)) == 1 + len(claimed[0] | claimed[1])
+        assert s.get(Round, round_id).status == "published"  # type: ignore[union-attr]
+        booked = s.scalar(
+            select(func.count())
+            .select_from(LedgerTransaction)
+            .where(LedgerTransaction.key == f"round:{round_id}:publish")
+        )
+        assert booked == 1
+    for app in apps:
+        database(app).engine.dispose()
