@@ -91,7 +91,7 @@ def _open_due(session: Session, now: datetime) -> list[Due]:
 
 
 def _open_next(session: Session, now: datetime) -> datetime | None:
-    return next_month_start(now)
+    return now if _open_due(session, now) else next_month_start(now)
 
 
 def _close_rounds(app: Flask, target: int | None, now: datetime, progress: Progress) -> str:
