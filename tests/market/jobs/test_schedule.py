@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -33,12 +34,12 @@ def _runs(session: Session, job: str) -> list[JobRun]:
     return list(session.scalars(select(JobRun).where(JobRun.job == job).order_by(JobRun.id)))
 
 
-def _voted_round(session: Session, closes_in: timedelta, **kw: object) -> Round:
+def _voted_round(session: Session, closes_in: timedelta, **kw: Any) -> Round:
     period = period_of(utcnow())
     voters = [make_member(session), make_member(session)]
     rnd, chans = open_round(
         session, period=period, channels=2, closes_at=utcnow() + closes_in, **kw
-    )  # type: ignore[arg-type]
+    )
     fund_pool(session, period, 10_000)
     for voter, share in zip(voters, (7000, 4000), strict=True):
         vote(session, voter, rnd, {chans[0].id: share, chans[1].id: 10_000 - share})
