@@ -145,3 +145,25 @@ def test_a_run_whose_message_was_lost_is_sent_again_once(app: Flask, session: Se
     assert schedule.tick(app, later).resent == []
     [run] = [r for r in _runs(session, "dues.replay") if r.id == run_id]
     assert run.status == "succeeded" and run.attempts == 1
+
+
+def test_a_close_whose_worker_died_midway_resumes_once(app: Flask, session: Session) -> None:
+    rnd = _voted_round(session, timedelta(hours=1))
+    now = utcnow()
+    # The worker claimed the run and the round, stopped voting, then was killed.
+    rnd.status, rnd.close_lease_until = "closing", now - timedelta(minutes=1)
+    run_id = schedule.claim_slot(session, "rounds.close", "crashed", rnd.id, now, "schedule")
+    run = session.get(JobRun, run_id)
+    assert run is not None
+    run.status, run.attempts, run.lease_until = "running", 1, now - timedelta(minutes=1)
+    session.commit()
+    assert schedule.tick(app, now).resent == [run_id]
+    session.expire_all()
+    assert session.get(Round, rnd.id).status == "published"  # type: ignore[union-attr]
+    assert session.get(JobRun, run_id).attempts == 2  # type: ignore[union-attr]
+    booked = session.scalar(
+        select(func.count())
+        .select_from(LedgerTransaction)
+        .where(LedgerTransaction.key == f"round:{rnd.id}:publish")
+    )
+    assert booked == 1

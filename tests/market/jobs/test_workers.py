@@ -6,15 +6,10 @@ effect twice.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +19,6 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from allocation.models import Round
-from market import create_app
 from market.clock import period_of
 from market.db import database, utcnow
 from market.jobs import schedule
@@ -32,89 +26,9 @@ from market.jobs.models import JobRun
 from market.jobs.queue import enqueue
 from market.ledger.models import LedgerTransaction
 from market.members.models import Member
-from tests import support
 from tests.allocation.factories import fund_pool, open_round, vote
 from tests.factories import make_member
-
-REDIS = "redis://127.0.0.1:6379/0"
-RABBIT = "amqp://guest:guest@127.0.0.1:5672//"
-
-
-def _reachable(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _broker(kind: str, tmp: Path) -> str:
-    if kind == "embedded":
-        return f"sqla+sqlite:///{tmp / 'broker.db'}"
-    url, port = (REDIS, 6379) if kind == "redis" else (RABBIT, 5672)
-    if not _reachable(port):
-        support.skip_or_fail(f"{kind} is not running on port {port}")
-    return url
-
-
-def _settings(database_url: str, broker: str, queue: str, tmp: Path) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": broker,
-        "CELERY_QUEUE": queue,
-        "AUDIT_DIR": str(tmp / "audit"),
-        "SECRET_KEY": "test-secret",
-    }
-
-
-def _app(settings: dict[str, str]) -> Flask:
-    return create_app(support.app_config(CELERY_ALWAYS_EAGER=False, **settings))
-
-
-@contextmanager
-def _worker(settings: dict[str, str], name: str, tmp: Path) -> Iterator[None]:
-    """A real `celery worker` process, stopped (warm, then hard) on the way out."""
-    log = (tmp / f"{name}.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "market.jobs.worker", "worker", "--pool", "solo",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning",
-         "-n", f"{name}@%h"],
-        cwd=support.ROOT,
-        env={**os.environ, **settings},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
-
-
-def _wait_for(check: Callable[[], bool], tmp: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in tmp.glob("*.log"))
-    raise AssertionError(f"the workers did not finish in {timeout} s; logs:\n{logs}")
-
-
-def _runs_done(app: Flask, job: str, count: int) -> Callable[[], bool]:
-    def check() -> bool:
-        with database(app).transaction() as s:
-            done = s.scalar(
-                select(func.count())
-                .select_from(JobRun)
-                .where(JobRun.job == job, JobRun.status.in_(["succeeded", "failed"]))
-            )
-        return (done or 0) >= count
-
-    return check
+from tests.market.jobs import workers
 
 
 @pytest.mark.parametrize("kind", ["embedded", "rabbitmq"])
@@ -123,14 +37,17 @@ def test_a_worker_runs_what_the_schedule_claims(
 ) -> None:
     if (backend == "sqlite") != (kind == "embedded"):
         pytest.skip("the embedded broker is tested on SQLite (make run), RabbitMQ on PostgreSQL")
-    settings = _settings(live_database, _broker(kind, tmp_path), uuid.uuid4().hex, tmp_path)
-    app = _app(settings)
+    settings = workers.settings(
+        live_database, workers.broker(kind, tmp_path), uuid.uuid4().hex, tmp_path
+    )
+    app = workers.app(settings)
     with database(app).transaction() as s:
         member_id = make_member(s, status="past_due", grace_until=utcnow()).id
-    with _worker(settings, "solo", tmp_path):
+    with workers.worker(settings, "solo", tmp_path):
         claimed = schedule.tick(app)
         assert "dues.lapse" in {job for job, _slot, _id in claimed.claimed}
-        _wait_for(_runs_done(app, "dues.lapse", 2), tmp_path)  # the day's run and the grace one
+        # The day's run and the grace-deadline one.
+        workers.wait_for(workers.runs_done(app, "dues.lapse", 2), tmp_path)
     with database(app).transaction() as s:
         assert s.get(Member, member_id).status == "lapsed"  # type: ignore[union-attr]
         runs = s.scalars(select(JobRun).where(JobRun.job == "dues.lapse")).all()
@@ -171,19 +88,21 @@ def test_two_workers_and_two_schedulers_apply_each_effect_once(
 ) -> None:
     if backend != "postgresql":
         pytest.skip("real concurrency is the PostgreSQL test")
-    settings = _settings(live_database, _broker("redis", tmp_path), uuid.uuid4().hex, tmp_path)
-    apps = [_app(settings), _app(settings)]
+    settings = workers.settings(
+        live_database, workers.broker("redis", tmp_path), uuid.uuid4().hex, tmp_path
+    )
+    apps = [workers.app(settings), workers.app(settings)]
     round_id = _round_to_close(apps[0])
     with database(apps[0]).transaction() as s:
         run_id = schedule.request_run(s, "rounds.close", round_id, utcnow()).id
     with ExitStack() as stack:
         for name in ("w1", "w2"):
-            stack.enter_context(_worker(settings, name, tmp_path))
+            stack.enter_context(workers.worker(settings, name, tmp_path))
         for _ in range(4):  # the same run, delivered again and again
             enqueue(apps[0], "rounds.close", run_id)
         ticks = _two_schedulers(apps)
-        _wait_for(_runs_done(apps[0], "rounds.close", 1), tmp_path)
-        _wait_for(_runs_done(apps[0], "notifications.send", 1), tmp_path)
+        workers.wait_for(workers.runs_done(apps[0], "rounds.close", 1), tmp_path)
+        workers.wait_for(workers.runs_done(apps[0], "notifications.send", 1), tmp_path)
         time.sleep(2)  # let the duplicate messages reach the workers and be skipped
     claimed = [{run for _job, _slot, run in t.claimed} for t in ticks]
     assert claimed[0] and claimed[1] is not None and not claimed[0] & claimed[1]
