@@ -96,11 +96,16 @@ def tick(app: Flask, now: datetime | None = None) -> Tick:
     db = database(app)
     result = Tick()
     with db.transaction() as session:
-        for job in JOBS.values():
-            for slot, target in job.due(session, now):
-                run_id = claim_slot(session, job.name, slot, target, now, "schedule")
-                if run_id is not None:
-                    result.claimed.append((job.name, slot, run_id))
+        # One order for every scheduler, so two inserting at once never deadlock.
+        due = sorted(
+            (job.name, slot, target)
+            for job in JOBS.values()
+            for slot, target in job.due(session, now)
+        )
+        for name, slot, target in due:
+            run_id = claim_slot(session, name, slot, target, now, "schedule")
+            if run_id is not None:
+                result.claimed.append((name, slot, run_id))
         result.resent = _claim_resends(session, now)
         _prune(session, now)
     for job_name, _slot, run_id in result.claimed:
