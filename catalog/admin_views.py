@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
-from decimal import Decimal
 from typing import TypeVar
 
 from flask import (
@@ -25,9 +23,11 @@ from catalog import browse, services
 from catalog.forms import ChannelForm, KeyImportForm, ProductForm, VendorForm
 from catalog.imports import import_keys
 from catalog.models import Channel, Product, Vendor
+from market import csvsafe
 from market.auth import admin_blueprint, current_member
 from market.db import get_session
 from market.errors import DomainError
+from market.money_web import percent
 
 bp = admin_blueprint("admin_catalog", __name__, "/catalog")
 T = TypeVar("T")
@@ -104,7 +104,7 @@ def vendors() -> ResponseReturnValue:
         "catalog/admin_vendors.html",
         vendors=services.list_vendors(session),
         leaders=services.leader_ids(session, _leader_bp()),
-        leader_pct=_leader_bp() / 100,
+        leader_bp=_leader_bp(),
     )
 
 
@@ -117,13 +117,12 @@ def vendor_edit(vendor_id: int | None) -> ResponseReturnValue:
         vendor = _or_404(lambda: services.get_vendor(session, vendor_id))
     form = VendorForm(obj=vendor)
     if vendor is not None and request.method == "GET":
-        form.market_share.data = Decimal(vendor.market_share_bp) / 100
+        form.market_share.data = vendor.market_share_bp
     if form.validate_on_submit():
         data = services.VendorInput(
             name=form.name.data or "",
             category=form.category.data or "",
-            # Basis points from a decimal per cent, without floats.
-            market_share_bp=int((form.market_share.data or Decimal(0)) * 100),
+            market_share_bp=form.market_share.data or 0,
             website=form.website.data or "",
         )
         try:
@@ -144,7 +143,7 @@ def seat_usage(vendor_id: int) -> ResponseReturnValue:
     session = get_session()
     vendor = _or_404(lambda: services.get_vendor(session, vendor_id))
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")
     writer.writerow(["product", "kind", "seats_total", "seats_used", "members_holding"])
     writer.writerows(browse.seat_usage(session, vendor.id))
     slug = "".join(c if c.isalnum() else "-" for c in vendor.name.lower()).strip("-")
@@ -162,7 +161,7 @@ def _product_form(product: Product | None) -> ProductForm:
     session = get_session()
     form = ProductForm(obj=product)
     form.vendor_id.choices = [
-        SelectChoice(v.id, f"{v.name} ({v.category}, {v.market_share_bp / 100:g} %)")  # type: ignore[arg-type]
+        SelectChoice(v.id, f"{v.name} ({v.category}, {percent(v.market_share_bp)})")  # type: ignore[arg-type]
         for v in services.list_vendors(session)
     ]
     form.channel_id.choices = [

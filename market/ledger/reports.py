@@ -5,7 +5,6 @@ Each report is a fixed number of queries, however many months or rows there are.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,9 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
+from market import csvsafe
 from market.billing.models import DuesInvoice
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.ledger.services import PAID_OUT, RESERVE
@@ -87,15 +87,15 @@ def books(session: Session) -> Books:
         row(code).pool = int(cents)
     reserve_post = aliased(Posting)
     reserve_acct = aliased(Account)
+    # The month comes from the invoice, not the pool posting: at a 100 % operations share
+    # a fee books nothing to the pool, and its reserve part must still show in its month.
     reserve_in = (
-        select(pool_acct.code, func.sum(reserve_post.amount_cents))
+        select(DuesInvoice.month, func.sum(reserve_post.amount_cents))
         .join(reserve_acct, reserve_post.account_id == reserve_acct.id)
-        .join(pool_post, pool_post.txn_id == reserve_post.txn_id)
-        .join(pool_acct, pool_post.account_id == pool_acct.id)
         .join(LedgerTransaction, LedgerTransaction.id == reserve_post.txn_id)
-        .where(reserve_acct.code == RESERVE, pool_acct.kind == "pool")
-        .where(LedgerTransaction.kind == "dues")
-        .group_by(pool_acct.code)
+        .join(DuesInvoice, LedgerTransaction.key == literal("invoice:") + DuesInvoice.id)
+        .where(reserve_acct.code == RESERVE, LedgerTransaction.kind == "dues")
+        .group_by(DuesInvoice.month)
     )
     for code, cents in session.execute(reserve_in):
         row(code).reserve = int(cents)
@@ -223,11 +223,6 @@ def transactions(
     return rows, page, pages
 
 
-def _cell(value: str) -> str:
-    # Spreadsheets run cells that start like formulas; keep exports inert.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
 def csv_export(session: Session, flt: LedgerFilter) -> str:
     """Every posting of the filtered transactions as CSV (amounts in major units)."""
     query = (
@@ -236,7 +231,7 @@ def csv_export(session: Session, flt: LedgerFilter) -> str:
         .execution_options(yield_per=500)
     )
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(
         ["txn_id", "occurred_at", "kind", "key", "memo", "account", "amount", "currency"]
     )
@@ -245,16 +240,16 @@ def csv_export(session: Session, flt: LedgerFilter) -> str:
     return out.getvalue()
 
 
-def _posting_rows(txn: LedgerTransaction) -> Iterable[list[str]]:
+def _posting_rows(txn: LedgerTransaction) -> Iterable[list[object]]:
     for p in txn.postings:
         amount: Decimal = Money(p.amount_cents, p.account.currency).decimal()
         yield [
             str(txn.id),
             txn.occurred_at.isoformat(),
             txn.kind,
-            _cell(txn.key),
-            _cell(txn.memo),
+            txn.key,
+            txn.memo,
             p.account.code,
-            str(amount),
+            amount,
             p.account.currency,
         ]
