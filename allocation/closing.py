@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,13 +45,26 @@ class CloseReport:
 
 
 def close_and_publish(
-    db: Database, round_id: int, audit_dir: Path, now: datetime | None = None
+    db: Database,
+    round_id: int,
+    audit_dir: Path,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CloseReport:
-    """Run (or resume) the close of a round through to publication."""
+    """Run (or resume) the close of a round through to publication.
+
+    `progress(phase)` is told each phase as it starts (claim, tally, book: booking, the
+    audit file and publication are one transaction), always
+    between transactions, so it may write in a transaction of its own even on SQLite.
+    """
+    step = progress or (lambda _phase: None)
     report = CloseReport(round_id=round_id)
+    step("claim")
     token = _claim(db, round_id, now or utcnow(), report)
     try:
+        step("tally")
         _tally(db, round_id, report)
+        step("book")
         _publish(db, round_id, audit_dir, report)
     finally:
         _release(db, round_id, token)

@@ -84,9 +84,18 @@ def open_round(
     session.execute(
         insert(RoundChannel), [{"round_id": rnd.id, "channel_id": c} for c in channel_ids]
     )
+    # Class weights stand from month to month like splits do (a new class starts at 1).
+    weights = class_weights(session, previous.id) if previous is not None else {}
     session.execute(
         insert(ClassWeight),
-        [{"round_id": rnd.id, "member_class": c.value, "weight_milli": 1000} for c in MemberClass],
+        [
+            {
+                "round_id": rnd.id,
+                "member_class": c.value,
+                "weight_milli": weights.get(c.value, 1000),
+            }
+            for c in MemberClass
+        ],
     )
     _snapshot_voters(session, rnd, now)
     if previous is not None:

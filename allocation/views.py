@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -20,13 +21,12 @@ from flask.typing import ResponseReturnValue
 
 from allocation import ballots, results, rounds, splits, trail
 from allocation.audit import ensure_audit_file
-from allocation.closing import close_and_publish
 from allocation.forms import CloseForm, OpenRoundForm, VoteForm, WeightsForm
 from allocation.models import Round
 from allocation.tally import ballots_by_class
 from market.auth import admin_blueprint, current_member, public
-from market.clock import next_period
-from market.db import database, get_session
+from market.clock import next_period, utcnow
+from market.db import get_session
 from market.errors import DomainError
 from market.ledger.services import balance, pool_code
 
@@ -195,6 +195,8 @@ def admin_index() -> ResponseReturnValue:
 def _admin_round_page(
     rnd: Round, wform: WeightsForm | None = None, status: int = 200
 ) -> tuple[str, int]:
+    from market.jobs.status import PHASES, close_progress, latest_close
+
     session = get_session()
     if wform is None:
         weights = rounds.class_weights(session, rnd.id)
@@ -210,6 +212,8 @@ def _admin_round_page(
         pool_cents=balance(session, pool_code(rnd.period)),
         counted=sum(ballots_by_class(session, rnd.id).values()),
         rule=results.rule_label(rnd.rule),
+        progress=close_progress(latest_close(session, rnd.id), rnd.status),
+        phases=PHASES,
     ), status
 
 
@@ -239,18 +243,35 @@ def admin_weights(round_id: int) -> ResponseReturnValue:
 
 @admin_bp.route("/<int:round_id>/close", methods=["POST"])
 def admin_close(round_id: int) -> ResponseReturnValue:
-    if not CloseForm().validate_on_submit():
+    """Queue the close as a job; before the announced time, ask first (naming the time)."""
+    from market.jobs.views import start_run
+
+    form = CloseForm()
+    if not form.validate_on_submit():
         abort(400)
-    # The job runs its own transactions; end this request's (SQLite would otherwise hold
-    # its write lock and the job would wait on us).
-    get_session().commit()
-    try:
-        report = close_and_publish(database(), round_id, _audit_dir())
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin_rounds.admin_round", round_id=round_id))
-    flash(
-        f"Round closed and published: {report.ballots} ballots, final hash {report.audit_head}.",
-        "success",
-    )
-    return redirect(url_for("rounds.round_results", round_id=round_id))
+    rnd = rounds.get_round(get_session(), round_id)
+    if rnd.status == "published":
+        flash(f"The {rnd.period} round is already closed and published.", "info")
+        return redirect(url_for("rounds.round_results", round_id=round_id))
+    if utcnow() < rnd.closes_at and request.form.get("confirm") != "early":
+        return render_template("allocation/confirm_close.html", rnd=rnd, close_form=form)
+    start_run("rounds.close", round_id)
+    get_session().expire_all()  # the job ran in its own transactions
+    rnd = rounds.get_round(get_session(), round_id)
+    if rnd.status == "published":  # a worker (or eager mode) already finished it
+        flash(f"Round closed and published: {rnd.ballots_counted} ballots.", "success")
+        return redirect(url_for("rounds.round_results", round_id=round_id))
+    flash("Closing: the round page follows the close until it is published.", "info")
+    return redirect(url_for("admin_rounds.admin_round", round_id=round_id))
+
+
+@admin_bp.route("/<int:round_id>/close/progress.json")
+def admin_close_progress(round_id: int) -> ResponseReturnValue:
+    """Where the close job is: phase, percent, done (the progress bar polls this)."""
+    from market.jobs.status import close_progress, latest_close
+
+    session = get_session()
+    rnd = rounds.get_round(session, round_id)
+    state = close_progress(latest_close(session, round_id), rnd.status)
+    state["results_url"] = url_for("rounds.round_results", round_id=round_id)
+    return jsonify(state)

@@ -70,4 +70,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from market import deals
 
     deals.init_app(app)
+
+    from market import jobs
+
+    jobs.init_app(app)
     return app

@@ -86,6 +86,10 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", ""),
         "STRIPE_TIMEOUT_SECONDS": _int(env, "STRIPE_TIMEOUT_SECONDS", 20),
+        # Background jobs: Redis (redis://…) or RabbitMQ (amqp://…); empty = an embedded
+        # broker on instance/broker.db that needs no server.
+        "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL", ""),
+        "CELERY_QUEUE": env.get("CELERY_QUEUE", "softcoop"),
         "AUDIT_DIR": env.get("AUDIT_DIR") or str(INSTANCE / "audit"),
         # Cookies without the Secure flag, for servers on plain-HTTP localhost (test servers).
         "INSECURE_COOKIES": _flag(env, "INSECURE_COOKIES"),

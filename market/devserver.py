@@ -1,12 +1,16 @@
 """`make run`: migrate, load the demo when empty, and serve at http://127.0.0.1:5000.
 
 Unless STRIPE_API_KEY is set (real Stripe, test mode), a localstripe is started beside the
-app on port 8420, its webhook pointed at this app, and stopped when the server stops.
+app on port 8420, its webhook pointed at this app, and stopped when the server stops. A
+Celery worker and the scheduler run beside it too (on the embedded broker unless
+CELERY_BROKER_URL is set) and stop with it.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from contextlib import ExitStack
 
 from market import create_app, demo, migrate
@@ -34,6 +38,27 @@ def _fake_stripe(stack: ExitStack) -> None:
     print(f"localstripe (fake Stripe) is at {base}; test card 4242 4242 4242 4242", flush=True)
 
 
+def _background(stack: ExitStack) -> None:
+    """Start a real Celery worker and the scheduler; stop them when the app stops."""
+    commands = {
+        "worker": ["-m", "celery", "-A", "market.jobs.worker", "worker", "--pool", "solo",
+                   "--without-gossip", "--without-mingle", "-l", "info"],
+        "scheduler": ["-m", "flask", "--app", "market", "jobs", "scheduler"],
+    }  # fmt: skip
+    for name, args in commands.items():
+        proc = subprocess.Popen([sys.executable, *args], env=dict(os.environ))
+        stack.callback(_stop, proc)
+        print(f"{name} started (pid {proc.pid})", flush=True)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def main() -> None:
     """Prepare the local database and serve the development app."""
     os.environ.setdefault("FLASK_DEBUG", "1")
@@ -44,6 +69,7 @@ def main() -> None:
         with app.app_context():
             migrate.upgrade(database(app).engine)
             demo.ensure_loaded(app)
+        _background(stack)
         print(f"\nsoftcoop is at http://127.0.0.1:{PORT}  (Ctrl-C to stop)\n", flush=True)
         app.run(host="127.0.0.1", port=PORT, debug=True, use_reloader=False)
 

@@ -12,6 +12,7 @@ from market.deals.models import (
     Want,
     WantRequest,
 )
+from market.jobs.models import JobRun
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member, MemberSession
 from market.notifications.models import Notification, OutboxMessage
@@ -28,6 +29,7 @@ __all__ = [
     "VendorLink",
     "Want",
     "WantRequest",
+    "JobRun",
     "LedgerTransaction",
     "Member",
     "MemberSession",

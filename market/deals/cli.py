@@ -7,9 +7,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from market.db import database, utcnow
-from market.deals.settle import due_for_settling, expire_due, settle_deal
+from market.deals.settle_run import run_settle
 from market.errors import DomainError
-from market.ledger.services import check_books
 
 deals_cli = AppGroup("deals", help="Vendor deals and group buys.")
 
@@ -19,37 +18,13 @@ deals_cli = AppGroup("deals", help="Vendor deals and group buys.")
 def settle(deal_id: int | None) -> None:
     """Settle accepted deals (each in its own transaction) and expire finished terms."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    db = database(app)
-    cfg = app.config
-    with db.transaction() as session:
-        problems = check_books(session)
-        ids = [deal_id] if deal_id is not None else due_for_settling(session)
-    if problems:
-        raise click.ClickException("The books do not balance; not settling: " + "; ".join(problems))
-    failed = 0
-    for one in ids:
-        try:
-            with db.transaction() as session:
-                result = settle_deal(
-                    session,
-                    one,
-                    currency=cfg["CURRENCY"],
-                    ratify_above=cfg["RATIFY_ABOVE_CENTS"],
-                    now=utcnow(),
-                )
-            click.echo(f"deal {one}: {result.outcome}. {result.message}")
-        except DomainError as exc:
-            failed += 1
-            click.echo(f"deal {one}: refused. {exc.message}", err=True)
-    if deal_id is None:
-        with db.transaction() as session:
-            for expired in expire_due(session):
-                click.echo(f"deal {expired}: expired (its term is over).")
-    with db.transaction() as session:
-        problems = check_books(session)
-    if problems:
-        raise click.ClickException(
-            "The books do not balance after settling: " + "; ".join(problems)
-        )
-    if failed:
-        raise click.ClickException(f"{failed} deal(s) could not be settled (see above).")
+    try:
+        run = run_settle(database(app), app.config, utcnow(), deal_id)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    for line in run.lines:
+        click.echo(line)
+    for line in run.failed:
+        click.echo(line, err=True)
+    if run.failed:
+        raise click.ClickException(f"{len(run.failed)} deal(s) could not be settled (see above).")

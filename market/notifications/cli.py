@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from market.notifications.delivery import SmtpSender, console_sender, deliver_pending
+from market.notifications.delivery import send_pending
 
 notifications_cli = AppGroup("notifications", help="Member notifications and email.")
 
@@ -16,12 +16,7 @@ notifications_cli = AppGroup("notifications", help="Member notifications and ema
 def send(limit: int) -> None:
     """Send unsent emails by SMTP (SMTP_HOST), or print them when no SMTP host is set."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    host = app.config.get("SMTP_HOST")
-    if host:
-        with SmtpSender(host, app.config["SMTP_PORT"], app.config["SMTP_FROM"]) as smtp:
-            report = deliver_pending(app, smtp, limit)
-    else:
-        report = deliver_pending(app, console_sender, limit)
+    report = send_pending(app, limit)
     click.echo(f"notifications: {report.sent} sent, {len(report.failed)} failed.")
     for message_id, error in report.failed:
         click.echo(f"  message {message_id}: {error}", err=True)

@@ -89,3 +89,12 @@ def deliver_pending(app: Flask, sender: Sender, limit: int = 1000) -> DeliveryRe
         if message is not None:
             report.sent += 1
     return report
+
+
+def send_pending(app: Flask, limit: int = 1000) -> DeliveryReport:
+    """Deliver the outbox by SMTP (SMTP_HOST), or print it when no SMTP host is set."""
+    host = app.config.get("SMTP_HOST")
+    if host:
+        with SmtpSender(host, app.config["SMTP_PORT"], app.config["SMTP_FROM"]) as smtp:
+            return deliver_pending(app, smtp, limit)
+    return deliver_pending(app, console_sender, limit)

@@ -96,7 +96,7 @@ def test_admin_closes_books_exactly_and_the_file_recounts(
     fund_pool(session, "2026-11", 135_000)
     admin = make_member(session, admin=True)
     session.commit()
-    resp = login(admin).post(f"/admin/rounds/{rnd.id}/close")
+    resp = login(admin).post(f"/admin/rounds/{rnd.id}/close", data={"confirm": "early"})
     assert resp.status_code == 302 and f"/rounds/{rnd.id}/results" in resp.headers["Location"]
     rnd = _refresh(session, rnd)
     assert rnd.status == "published" and rnd.pool_cents == 135_000 and rnd.ballots_counted == 40

@@ -108,7 +108,9 @@ def test_closing_refuses_while_the_weights_count_none_of_the_ballots_cast(
     admin_client = login(admin)
     assert _post(admin_client, rnd.id, "0", "1")[0] == 302  # allowed: workers may still vote
     session.commit()
-    closing = admin_client.post(f"/admin/rounds/{rnd.id}/close", follow_redirects=True)
+    closing = admin_client.post(
+        f"/admin/rounds/{rnd.id}/close", data={"confirm": "early"}, follow_redirects=True
+    )
     assert "all by classes weighted 0" in closing.get_data(as_text=True)
     session.expire_all()
     assert session.get(Round, rnd.id).status == "open"  # type: ignore[union-attr]

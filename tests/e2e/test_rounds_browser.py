@@ -70,6 +70,7 @@ def test_vote_close_results_and_recount(page: Any, live_server: LiveServer, tmp_
     _log_in(page, base, "admin@example.com")
     page.goto(f"{base}/admin/rounds/{rid}")
     page.get_by_role("button", name="Close and publish").click()
+    page.get_by_role("button", name="Close now, before").click()  # it closes early: confirm
     assert page.get_by_text("Round closed and published").is_visible()
     page.get_by_role("button", name="Log out").click()
 
