@@ -1,7 +1,7 @@
 """jobs: one row per run of a background job; (job, slot) unique claims a scheduled run
 
 Revision ID: 0009_jobs_runs
-Revises: 0009_guard_records (main landed it first; the lead may rename this one 0010)
+Revises: 0009_access_security
 Create Date: 2026-12-01 12:45:49.650724
 """
 
@@ -14,7 +14,7 @@ import market.db
 
 
 revision = "0009_jobs_runs"
-down_revision = "0009_guard_records"
+down_revision = "0009_access_security"
 branch_labels = None
 depends_on = None
 
