@@ -26,31 +26,39 @@ REL_TOL = 1e-9
 _UP = 1.0 + REL_TOL
 
 
-def _rho(budgets: FloatArray, weights: FloatArray, cost: float, total: float) -> float | None:
-    """Smallest rho with sum w * min(b, rho * cost) = cost, or None if unaffordable."""
-    if float(budgets @ weights) < cost * (1.0 - REL_TOL):
-        return None
+def _rho(
+    budgets: FloatArray, weights: FloatArray, cost: float, total: float, lower: float
+) -> float | None:
+    """Smallest rho with sum w * min(b, rho * cost) = cost, or None if unaffordable.
+
+    `lower` is a known lower bound on rho (its value before budgets fell).
+    """
     cap = cost / total
     # A budget equal to the cap up to float error pays the cap either way: count it rich.
+    # (Everyone rich implies the budgets cover the cost, so this test comes first.)
     if float(budgets.min()) * _UP >= cap:
         return 1.0 / total  # everyone pays cost / total: exact ties stay exact in float
-    # Poor/rich fixed point (pabutools' affordability_poor_rich): voters who cannot pay the
-    # cap pay all they have, the rest share what is left. The cap only rises, so the poor
-    # set only grows: when its size stops changing, the cap is final.
-    scaled = budgets * _UP
     paying = budgets * weights
-    poor = scaled < cap
-    n_poor = int(np.count_nonzero(poor))
-    while True:
-        rich_weight = float(weights @ ~poor)
-        if rich_weight == 0.0:  # the budgets cover the cost only up to float error: all pay all
-            return float(budgets.max()) / cost
-        left = cost - float(paying @ poor)
-        poor = scaled < left / rich_weight
-        now_poor = int(np.count_nonzero(poor))
-        if now_poor == n_poor:
+    held = float(paying.sum())
+    if held < cost * (1.0 - REL_TOL):
+        return None
+    # Poor/rich fixed point (pabutools' affordability_poor_rich), i.e. Newton's method on the
+    # concave sum w * min(b, cap): voters who cannot pay the cap pay all they have, the rest
+    # share what is left. Started at or below the answer (the old rho), the cap only rises
+    # and the rich set only shrinks: when its size stops changing, the cap is final.
+    scaled = budgets * _UP
+    rich = scaled >= max(cap, lower * cost)
+    n_rich = int(np.count_nonzero(rich))
+    while n_rich:
+        rich_weight = float(weights @ rich)
+        left = cost - (held - float(paying @ rich))
+        rich = scaled >= left / rich_weight
+        now_rich = int(np.count_nonzero(rich))
+        if now_rich == n_rich:
             return left / (cost * rich_weight)
-        n_poor = now_poor
+        n_rich = now_rich
+    # The budgets cover the cost only up to float error: all pay all they have.
+    return float(budgets.max()) / cost
 
 
 def mes(e: ApprovalElection, start: float) -> list[int]:
@@ -67,8 +75,8 @@ def mes(e: ApprovalElection, start: float) -> list[int]:
     while heap:
         best, evaluated = math.inf, []
         while heap and heap[0][0] <= best * _UP:
-            j = heapq.heappop(heap)[1]
-            rho = _rho(budget[supporters[j]], weights[j], cost[j], approval[j])
+            bound, j = heapq.heappop(heap)
+            rho = _rho(budget[supporters[j]], weights[j], cost[j], approval[j], bound)
             if rho is None:
                 continue  # budgets never grow back within a run
             evaluated.append((rho, j))
