@@ -12,7 +12,9 @@ Weights: a ballot of weight w counts as w voters (its voter starts MES with w ti
 per-voter budget); with integer weights every rule equals replicating ballots.
 
 Input is validated and equal ballots grouped in ``approvals``; MES itself (float64, with the
-tolerance that makes its sets those of exact rationals) is in ``mes``.
+tolerance that makes its sets those of exact rationals) is in ``mes``. To run several rules
+on one election, group it once with ``prepare_approvals`` and pass the result in place of
+the ballots (as pabutools' ``profile.as_multiprofile()``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,33 @@ from fractions import Fraction
 
 from allocation.rules.approvals import ApprovalElection, Number, exact, prepare
 from allocation.rules.mes import mes
+
+Ballots = Sequence[Collection[str]]
+
+
+def prepare_approvals(
+    approvals: Ballots,
+    costs: Mapping[str, Number],
+    budget: Number,
+    weights: Sequence[float] | None = None,
+) -> ApprovalElection:
+    """Validate an election and group its equal ballots once, for one or more rules."""
+    return prepare(approvals, costs, budget, weights)
+
+
+def _election(
+    approvals: Ballots | ApprovalElection,
+    costs: Mapping[str, Number] | None,
+    budget: Number | None,
+    weights: Sequence[float] | None,
+) -> ApprovalElection:
+    if isinstance(approvals, ApprovalElection):
+        if costs is not None or budget is not None or weights is not None:
+            raise ValueError("a prepared election already holds its costs, budget and weights")
+        return approvals
+    if costs is None or budget is None:
+        raise ValueError("costs and budget are required with ballots")
+    return prepare(approvals, costs, budget, weights)
 
 
 def _spent(e: ApprovalElection, chosen: Collection[int]) -> int:
@@ -74,27 +103,27 @@ def _checked(e: ApprovalElection, chosen: list[int]) -> list[str]:
 
 
 def method_of_equal_shares(
-    approvals: Sequence[Collection[str]],
-    costs: Mapping[str, Number],
-    budget: Number,
+    approvals: Ballots | ApprovalElection,
+    costs: Mapping[str, Number] | None = None,
+    budget: Number | None = None,
     weights: Sequence[float] | None = None,
 ) -> list[str]:
     """Method of Equal Shares with cost utilities; project ids in the order bought."""
-    e = prepare(approvals, costs, budget, weights)
+    e = _election(approvals, costs, budget, weights)
     if e.total_weight == 0:
         return []
     return _checked(e, mes(e, float(e.budget) / e.total_weight))
 
 
 def method_of_equal_shares_add1u(
-    approvals: Sequence[Collection[str]],
-    costs: Mapping[str, Number],
-    budget: Number,
+    approvals: Ballots | ApprovalElection,
+    costs: Mapping[str, Number] | None = None,
+    budget: Number | None = None,
     weights: Sequence[float] | None = None,
     increment: Number = 1,
 ) -> list[str]:
     """MES with Add1 (raise each voter's budget by `increment` until exhaustive) then greedy."""
-    e = prepare(approvals, costs, budget, weights)
+    e = _election(approvals, costs, budget, weights)
     step = exact(increment, "increment")
     if step <= 0:
         raise ValueError(f"increment must be > 0, got {increment!r}")
@@ -104,11 +133,11 @@ def method_of_equal_shares_add1u(
 
 
 def greedy_by_approvals(
-    approvals: Sequence[Collection[str]],
-    costs: Mapping[str, Number],
-    budget: Number,
+    approvals: Ballots | ApprovalElection,
+    costs: Mapping[str, Number] | None = None,
+    budget: Number | None = None,
     weights: Sequence[float] | None = None,
 ) -> list[str]:
     """Projects by approvals (ties: lower cost, then id), each bought if it still fits."""
-    e = prepare(approvals, costs, budget, weights)
+    e = _election(approvals, costs, budget, weights)
     return _checked(e, _greedy_fill(e, [], by_cost=True))
