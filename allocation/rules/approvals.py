@@ -92,9 +92,9 @@ def _incidence(
     """Weight of each distinct ballot, and its approvals as (group, project) pairs by project."""
     raw = _raw_groups(approvals, weights)
     keys = list(raw)
-    for key in keys:
-        if isinstance(key, str):
-            raise ValueError(f"ballot {_first(approvals, key)}: must be a collection of ids")
+    if any(issubclass(kind, str) for kind in set(map(type, keys))):  # one test per type
+        wrong = next(k for k in keys if isinstance(k, str))
+        raise ValueError(f"ballot {_first(approvals, wrong)}: must be a collection of ids")
     lens = np.fromiter(map(len, keys), dtype=np.intp, count=len(keys))  # type: ignore[arg-type]
     flat: list[str] = list(chain.from_iterable(keys))  # type: ignore[arg-type]
     try:

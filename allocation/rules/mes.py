@@ -46,13 +46,12 @@ def _rho(
     # concave sum w * min(b, cap): voters who cannot pay the cap pay all they have, the rest
     # share what is left. Started at or below the answer (the old rho), the cap only rises
     # and the rich set only shrinks: when its size stops changing, the cap is final.
-    scaled = budgets * _UP
-    rich = scaled >= max(cap, lower * cost)
+    rich = budgets >= max(cap, lower * cost) / _UP
     n_rich = int(np.count_nonzero(rich))
     while n_rich:
         rich_weight = float(weights @ rich)
         left = cost - (held - float(paying @ rich))
-        rich = scaled >= left / rich_weight
+        rich = budgets >= left / (rich_weight * _UP)
         now_rich = int(np.count_nonzero(rich))
         if now_rich == n_rich:
             return left / (cost * rich_weight)
@@ -90,9 +89,10 @@ def mes(e: ApprovalElection, start: float) -> list[int]:
         chosen.append(won)
         cap = best * cost[won]
         sup = supporters[won]
-        left = budget[sup] - cap
+        left = budget[sup]
+        left -= cap
         # A voter whose budget equals the cap (up to float error) has paid everything.
-        left[left <= cap * REL_TOL] = 0.0
+        np.copyto(left, 0.0, where=left <= cap * REL_TOL)
         budget[sup] = left
     assert budget.min(initial=0.0) >= 0.0, "a voter paid more than she had"
     return chosen
