@@ -79,19 +79,37 @@ def _number(x: int | Fraction) -> int | float:
 
 
 def _pabutools_runner(
-    path: Path, repeat: int, multiprofile: bool = False
+    path: Path, repeat: int, multiprofile: bool = False, election: PabulibElection | None = None
 ) -> tuple[float, Callable[[str], set[str]]]:
     """Parse with pabutools; return its parse time and a function running a rule by name.
 
     With `multiprofile`, the rules get `profile.as_multiprofile()` (equal ballots grouped,
-    pabutools' fastest use); the conversion counts as parse time, not rule time.
+    pabutools' fastest use); the conversion counts as parse time, not rule time. A points
+    file (`election` read by us) is given to pabutools as approvals of the projects given
+    points, as our rules read it.
     """
-    from pabutools.election import Cost_Sat, parse_pabulib
+    from pabutools.election import (
+        ApprovalBallot,
+        ApprovalProfile,
+        Cost_Sat,
+        Instance,
+        Project,
+        parse_pabulib,
+    )
     from pabutools.rules import greedy_utilitarian_welfare, method_of_equal_shares
     from pabutools.tiebreaking import TieBreakingRule
 
+    def approvals(e: PabulibElection) -> tuple[Any, Any]:
+        projects = {pid: Project(pid, cost) for pid, cost in e.costs.items()}
+        inst = Instance(projects.values(), budget_limit=e.budget)
+        ballots = [ApprovalBallot([projects[pid] for pid in vote]) for vote in e.votes]
+        return inst, ApprovalProfile(ballots, instance=inst)
+
     def parse() -> tuple[Any, Any]:
-        inst, prof = parse_pabulib(str(path))
+        if election is None or election.vote_type == "approval":
+            inst, prof = parse_pabulib(str(path))
+        else:
+            inst, prof = approvals(election)
         return inst, prof.as_multiprofile() if multiprofile else prof
 
     seconds, (inst, prof) = timed(parse, repeat)
@@ -135,9 +153,9 @@ def bench_file(
         "results": [],
     }
     reference = None
-    if pabutools and election.vote_type == "approval":
+    if pabutools:
         report["pabutools_parse_seconds"], reference = _pabutools_runner(
-            path, pabutools_repeat, multiprofile
+            path, pabutools_repeat, multiprofile, election
         )
         report["pabutools_multiprofile"] = multiprofile
     ids, shares = election.shares() if any(r in DIVISIBLE for r in rules) else ([], None)
