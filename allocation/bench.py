@@ -1,7 +1,7 @@
 """Time the allocation rules on Pabulib files or synthetic profiles.
 
     python -m allocation.bench FILE.pb [...] [--rule NAME ...] [--repeat K] [--json]
-                               [--pabutools] [--pabutools-repeat K]
+                               [--pabutools] [--pabutools-repeat K] [--multiprofile] [--cpu]
     python -m allocation.bench --synthetic 1000000x20 [--seed S] [--repeat K] [--json]
 
 Times are medians of K runs (parse time reported separately). Indivisible rules read each
@@ -37,6 +37,7 @@ from allocation.rules import (
     mean_split_from_histogram,
     method_of_equal_shares,
     method_of_equal_shares_add1u,
+    prepare_approvals,
     read_pabulib,
     voter_media_consensus,
     voter_media_consensus_from_histogram,
@@ -60,13 +61,19 @@ FROM_HISTOGRAM: dict[str, Callable[..., np.ndarray]] = {
 RULES = [*INDIVISIBLE, *DIVISIBLE]
 
 
+# Wall clock by default; --cpu counts this process's CPU seconds instead, which a machine
+# shared by many jobs (load above its cores) inflates far less than the wall clock.
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+
+
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Median wall-clock seconds of `repeat` calls, and the last result."""
+    """Median seconds (wall clock, or CPU with --cpu) of `repeat` calls, and the last result."""
     times, result = [], None
+    clock = CLOCK[0]
     for _ in range(max(1, repeat)):
-        start = time.perf_counter()
+        start = clock()
         result = fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times), result
 
 
@@ -77,13 +84,41 @@ def _number(x: int | Fraction) -> int | float:
 # ---------------------------------------------------------------- pabutools reference
 
 
-def _pabutools_runner(path: Path, repeat: int) -> tuple[float, Callable[[str], set[str]]]:
-    """Parse with pabutools; return its parse time and a function running a rule by name."""
-    from pabutools.election import Cost_Sat, parse_pabulib
+def _pabutools_runner(
+    path: Path, repeat: int, multiprofile: bool = False, election: PabulibElection | None = None
+) -> tuple[float, Callable[[str], set[str]]]:
+    """Parse with pabutools; return its parse time and a function running a rule by name.
+
+    With `multiprofile`, the rules get `profile.as_multiprofile()` (equal ballots grouped,
+    pabutools' fastest use); the conversion counts as parse time, not rule time. A points
+    file (`election` read by us) is given to pabutools as approvals of the projects given
+    points, as our rules read it.
+    """
+    from pabutools.election import (
+        ApprovalBallot,
+        ApprovalProfile,
+        Cost_Sat,
+        Instance,
+        Project,
+        parse_pabulib,
+    )
     from pabutools.rules import greedy_utilitarian_welfare, method_of_equal_shares
     from pabutools.tiebreaking import TieBreakingRule
 
-    seconds, (inst, prof) = timed(lambda: parse_pabulib(str(path)), repeat)
+    def approvals(e: PabulibElection) -> tuple[Any, Any]:
+        projects = {pid: Project(pid, cost) for pid, cost in e.costs.items()}
+        inst = Instance(projects.values(), budget_limit=e.budget)
+        ballots = [ApprovalBallot([projects[pid] for pid in vote]) for vote in e.votes]
+        return inst, ApprovalProfile(ballots, instance=inst)
+
+    def parse() -> tuple[Any, Any]:
+        if election is None or election.vote_type == "approval":
+            inst, prof = parse_pabulib(str(path))
+        else:
+            inst, prof = approvals(election)
+        return inst, prof.as_multiprofile() if multiprofile else prof
+
+    seconds, (inst, prof) = timed(parse, repeat)
     by_cost = TieBreakingRule(lambda _i, _p, project: (project.cost, project.name))
 
     def run(rule: str) -> set[str]:
@@ -105,7 +140,12 @@ def _pabutools_runner(path: Path, repeat: int) -> tuple[float, Callable[[str], s
 
 
 def bench_file(
-    path: Path, rules: Sequence[str], repeat: int, pabutools: bool, pabutools_repeat: int
+    path: Path,
+    rules: Sequence[str],
+    repeat: int,
+    pabutools: bool,
+    pabutools_repeat: int,
+    multiprofile: bool = False,
 ) -> dict[str, Any]:
     """Run the chosen rules on one Pabulib file and return the report object."""
     parse_seconds, e = timed(lambda: read_pabulib(path), repeat)
@@ -119,20 +159,34 @@ def bench_file(
         "results": [],
     }
     reference = None
-    if pabutools and election.vote_type == "approval":
-        report["pabutools_parse_seconds"], reference = _pabutools_runner(path, pabutools_repeat)
+    if pabutools:
+        report["pabutools_parse_seconds"], reference = _pabutools_runner(
+            path, pabutools_repeat, multiprofile, election
+        )
+        report["pabutools_multiprofile"] = multiprofile
     ids, shares = election.shares() if any(r in DIVISIBLE for r in rules) else ([], None)
+    if any(r in INDIVISIBLE for r in rules):
+        # Grouping equal ballots once, as pabutools' as_multiprofile(): timed apart.
+        args = (election.votes, election.costs, election.budget)
+        report["prepare_seconds"], prepared = timed(partial(prepare_approvals, *args), repeat)
     for rule in rules:
         if rule in INDIVISIBLE:
-            run = partial(INDIVISIBLE[rule], election.votes, election.costs, election.budget)
-            seconds, selected = timed(run, repeat)
-            result: dict[str, Any] = {"rule": rule, "seconds": seconds, "selected": selected}
+            seconds, selected = timed(partial(INDIVISIBLE[rule], *args), repeat)
+            on_prepared, again = timed(partial(INDIVISIBLE[rule], prepared), repeat)
+            assert again == selected, f"{rule}: prepared election gave another outcome"
+            result: dict[str, Any] = {
+                "rule": rule,
+                "seconds": seconds,
+                "prepared_seconds": on_prepared,
+                "selected": selected,
+            }
             if reference is not None:
                 ref_seconds, expected = timed(partial(reference, rule), pabutools_repeat)
                 result.update(
                     pabutools_seconds=ref_seconds,
                     identical=set(selected) == expected,
                     speedup=ref_seconds / seconds,
+                    prepared_speedup=ref_seconds / on_prepared,
                 )
         else:
             seconds, split = timed(partial(DIVISIBLE[rule], shares), repeat)
@@ -202,21 +256,29 @@ def print_table(report: dict[str, Any], out: Any = None) -> None:
         f"{report['file']}: {report['voters']} voters, {report['projects']} projects, "
         f"budget {report['budget']}; parse {report['parse_seconds']:.3f} s"
         + (
-            f" (pabutools parse {report['pabutools_parse_seconds']:.3f} s)"
+            f" (pabutools parse {report['pabutools_parse_seconds']:.3f} s"
+            + (", multiprofile)" if report.get("pabutools_multiprofile") else ")")
             if "pabutools_parse_seconds" in report
             else ""
         )
-        + (f"; tally {report['tally_seconds']:.3f} s" if "tally_seconds" in report else ""),
+        + (f"; tally {report['tally_seconds']:.3f} s" if "tally_seconds" in report else "")
+        + (
+            f"; grouping ballots {report['prepare_seconds'] * 1000:.2f} ms"
+            if "prepare_seconds" in report
+            else ""
+        ),
         file=out,
     )
     for r in report["results"]:
         line = f"  {r['rule']:<10} {r['seconds']:9.4f} s  {_outcome(r)}"
+        if "prepared_seconds" in r:
+            line += f"; prepared {r['prepared_seconds'] * 1000:.2f} ms"
         if "histogram_seconds" in r:
             line += f"; from histogram {r['histogram_seconds']:.4f} s, identical={r['identical']}"
         if "pabutools_seconds" in r:
             line += (
-                f"; pabutools {r['pabutools_seconds']:.3f} s, x{r['speedup']:.0f}, "
-                f"identical={r['identical']}"
+                f"; pabutools {r['pabutools_seconds']:.3f} s, x{r['speedup']:.0f}"
+                f" (prepared x{r['prepared_speedup']:.0f}), identical={r['identical']}"
             )
         print(line, file=out)
 
@@ -230,17 +292,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object per file")
     parser.add_argument("--pabutools", action="store_true", help="also run pabutools 1.2.3")
     parser.add_argument("--pabutools-repeat", type=int, default=1, help="runs per reference")
+    parser.add_argument(
+        "--multiprofile",
+        action="store_true",
+        help="give pabutools profile.as_multiprofile() (its fastest use)",
+    )
+    parser.add_argument("--cpu", action="store_true", help="time CPU seconds, not wall clock")
     parser.add_argument("--synthetic", action="append", default=[], metavar="NxM")
     parser.add_argument("--seed", type=int, default=2024, help="seed for --synthetic")
     args = parser.parse_args(argv)
     if not args.files and not args.synthetic:
         parser.error("give at least one .pb file or --synthetic NxM")
     rules = args.rule or RULES
+    CLOCK[0] = time.process_time if args.cpu else time.perf_counter
     # Generators, so each report prints as soon as it is measured (pabutools can take minutes).
     reports = chain(
         (bench_synthetic(s, rules, args.repeat, args.seed) for s in args.synthetic),
         (
-            bench_file(f, rules, args.repeat, args.pabutools, args.pabutools_repeat)
+            bench_file(
+                f, rules, args.repeat, args.pabutools, args.pabutools_repeat, args.multiprofile
+            )
             for f in args.files
         ),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allocation.rules.apportion import apportion_cents
+from allocation.rules.approvals import ApprovalElection
 from allocation.rules.divisible import (
     BASIS_POINTS,
     TOLERANCE,
@@ -19,10 +20,13 @@ from allocation.rules.indivisible import (
     greedy_by_approvals,
     method_of_equal_shares,
     method_of_equal_shares_add1u,
+    prepare_approvals,
 )
 from allocation.rules.pabulib import PabulibElection, PabulibError, parse_pabulib_text, read_pabulib
 
 __all__ = [
+    "ApprovalElection",
+    "prepare_approvals",
     "PabulibElection",
     "PabulibError",
     "greedy_by_approvals",

@@ -31,3 +31,17 @@ def test_synthetic_profile_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "synthetic:2000x5" in out and "identical=True" in out
     for rule in ("im", "consensus", "mean"):
         assert f"  {rule} " in out
+
+
+def test_pabutools_comparison_on_its_fastest_use(capsys: pytest.CaptureFixture[str]) -> None:
+    path = DATA / "Poland_Warszawa_2017_Mlynow.pb"
+    if not path.exists():
+        pytest.skip(f"Pabulib data not found at {DATA} (expected ../shared/data/pabulib)")
+    pytest.importorskip("pabutools")
+    args = [str(path), "--json", "--repeat", "1", "--rule", "mes", "--rule", "greedy"]
+    assert main([*args, "--pabutools", "--multiprofile", "--cpu"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pabutools_multiprofile"] is True and report["prepare_seconds"] > 0
+    for result in report["results"]:
+        assert result["identical"] is True
+        assert result["prepared_seconds"] > 0 and result["prepared_speedup"] > 0

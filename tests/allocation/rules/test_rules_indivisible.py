@@ -14,6 +14,7 @@ from allocation.rules import (
     greedy_by_approvals,
     method_of_equal_shares,
     method_of_equal_shares_add1u,
+    prepare_approvals,
     read_pabulib,
 )
 
@@ -116,6 +117,26 @@ def test_weights_equal_replication_and_order_does_not_matter(inst, seed) -> None
         assert out == rule([approvals[i] for i in perm], costs, budget, [w[i] for i in perm])
         spent = sum(costs[p] for p in out)
         assert spent <= budget and len(set(out)) == len(out)
+
+
+@settings(derandomize=True, deadline=None, max_examples=40)
+@given(inst=instances())
+def test_a_prepared_election_gives_every_rule_the_same_outcome(inst) -> None:  # type: ignore[no-untyped-def]
+    approvals, costs, budget = inst
+    prepared = prepare_approvals(approvals, costs, budget)
+    for rule in RULES:
+        expected = rule(approvals, costs, budget)
+        assert rule(prepared) == expected
+        assert rule(prepared) == expected  # a prepared election is not used up by a run
+
+
+def test_a_prepared_election_takes_no_costs_and_ballots_need_them() -> None:
+    prepared = prepare_approvals([("a",)], {"a": 3}, 10)
+    for rule in RULES:
+        with pytest.raises(ValueError, match="already holds its costs, budget and weights"):
+            rule(prepared, {"a": 3}, 10)
+        with pytest.raises(ValueError, match="costs and budget are required"):
+            rule([("a",)])
 
 
 def test_edge_cases() -> None:
