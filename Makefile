@@ -14,13 +14,13 @@ $(STAMP): pyproject.toml
 
 ## Serve the demo co-op at http://127.0.0.1:5000 (SQLite, demo data, local fake Stripe).
 run: $(STAMP)
-	FLASK_DEBUG=1 $(BIN)/python -m market.devserver
+	FLASK_DEBUG=1 $(BIN)/python -m bench.devserver
 
 ## Lint, type-check and run the whole test suite.
 test: $(STAMP)
 	@bash .ci/ensure-chromium.sh
 	$(BIN)/ruff check .
-	$(BIN)/mypy market allocation
+	$(BIN)/mypy market allocation bench
 	$(BIN)/pytest
 
 clean:

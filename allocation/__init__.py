@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
     from allocation.payout_views import admin_payouts_bp
     from allocation.views import admin_bp, bp
     from market.home import register_card
-    from market.web import register_nav
+    from market.nav import register_nav
 
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)

@@ -26,9 +26,9 @@ from allocation.models import Round
 from allocation.tally import ballots_by_class
 from market.auth import admin_blueprint, current_member, public
 from market.clock import next_period
-from market.db import database, get_session
 from market.errors import DomainError
 from market.ledger.services import balance, pool_code
+from market.webdb import database, get_session
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 admin_bp = admin_blueprint("admin_rounds", __name__, "/rounds")

@@ -1,20 +1,24 @@
-"""Benchmark-only endpoints (registered only when BENCH_ENDPOINTS=1): the throughput ceiling.
+"""The claims benchmark's ceiling: the app plus one bare endpoint, served by gunicorn.
 
 `POST /_bench/insert` goes through the same stack as a claim (session cookie, login,
 CSRF, one request transaction) but does a single indexed insert into `bench_ping`, a table
-that `python -m catalog.bench` creates in its throwaway database. Never enabled in the app.
+that `python -m bench.claims` creates in its throwaway database. It lives here, outside the
+shipped packages: gunicorn serves `bench.ceiling:create_app()`, never the app itself.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, Flask, redirect, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
+import market
 from market.auth import current_member
-from market.db import get_session, utcnow
+from market.db import utcnow
+from market.webdb import get_session
 
 bp = Blueprint("bench", __name__, url_prefix="/_bench")
+APP = "bench.ceiling:create_app()"
 
 
 @bp.route("/insert", methods=["POST"])
@@ -24,3 +28,10 @@ def insert_one() -> ResponseReturnValue:
         {"m": current_member().id, "t": utcnow()},
     )
     return redirect(url_for("licences.my_licences"), 303)
+
+
+def create_app() -> Flask:
+    """The app from the environment, with the ceiling's endpoint added."""
+    app = market.create_app()
+    app.register_blueprint(bp)
+    return app

@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m catalog.bench` (see README, "Benchmarks").
+"""Benchmarks: `python -m bench.claims` (see README, "Benchmarks").
 
 1. Claims through gunicorn (4 workers) on a throwaway PostgreSQL database, 50 concurrent
    clients, side by side with a bare endpoint on the same stack that does one indexed
@@ -20,11 +20,13 @@ from typing import Any
 
 from sqlalchemy import event, insert, text
 
+from bench import ceiling
+from bench.serving import gunicorn, signed_login, throwaway_postgres
 from catalog.models import Channel, LicenceKey, Product, Vendor
 from market import create_app
-from market.db import database, make_engine
+from market.db import make_engine
 from market.members.models import Member
-from market.serving import gunicorn, signed_login, throwaway_postgres
+from market.webdb import database
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-only-secret"
@@ -92,7 +94,7 @@ def _members(session: Any, count: int) -> list[int]:
 @contextmanager
 def bench_server(url: str, workers: int) -> Iterator[str]:
     """gunicorn serving the app with the bench endpoints switched on."""
-    with gunicorn(url, workers, {"SECRET_KEY": SECRET, "BENCH_ENDPOINTS": "1"}) as base:
+    with gunicorn(url, workers, {"SECRET_KEY": SECRET}, app=ceiling.APP) as base:
         yield base
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from contextlib import ExitStack
 
+from bench import fakestripe
 from market import create_app, demo, migrate
-from market.billing import fakestripe
-from market.db import database
+from market.webdb import database
 
 PORT = 5000
 STRIPE_PORT = int(os.environ.get("LOCALSTRIPE_PORT", "8420"))

@@ -1,6 +1,9 @@
 """Run localstripe (a fake Stripe for development, the demo and tests) and wire it to an app.
 
-`python -m market.billing.fakestripe --port 8420` starts it without its habit of pickling
+Dev and test tooling only: the app talks to whatever STRIPE_API_BASE names and never
+imports this, so localstripe is a test dependency, not a runtime one.
+
+`python -m bench.fakestripe --port 8420` starts it without its habit of pickling
 its whole state to /tmp/localstripe.pickle after every write (slow, and shared by every
 localstripe on the machine); each run starts from scratch.
 """
@@ -15,8 +18,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any
 
+ROOT = Path(__file__).resolve().parent.parent
 DEV_API_KEY = "sk_test_softcoop_dev"
 DEV_PUBLISHABLE_KEY = "pk_test_softcoop_dev"
 DEV_WEBHOOK_SECRET = "whsec_softcoop_dev"
@@ -56,9 +61,10 @@ def _wait(base: str, proc: subprocess.Popen[bytes], timeout: float = 20) -> None
 def running(port: int, log: IO[bytes] | int | None = subprocess.DEVNULL) -> Iterator[str]:
     """A localstripe on 127.0.0.1:port for the duration of the block; yields its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "market.billing.fakestripe", "--port", str(port)],
+        [sys.executable, "-m", "bench.fakestripe", "--port", str(port)],
         stdout=log,
         stderr=log,
+        cwd=ROOT,  # `bench` is not installed: it is found from the project's root
     )
     base = f"http://127.0.0.1:{port}"
     try:

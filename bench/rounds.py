@@ -1,6 +1,6 @@
 """Benchmark: close and publish rounds of 10k / 100k / 1M ballots × 12 channels on PostgreSQL.
 
-    python -m allocation.bench_rounds [--sizes 10000,100000,1000000]
+    python -m bench.rounds [--sizes 10000,100000,1000000]
         [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Each size gets a fresh database. Ballots (1-5 channels each, random shares) are generated with

@@ -1,8 +1,8 @@
 """Time the allocation rules on Pabulib files or synthetic profiles.
 
-    python -m allocation.bench FILE.pb [...] [--rule NAME ...] [--repeat K] [--json]
+    python -m bench.rules FILE.pb [...] [--rule NAME ...] [--repeat K] [--json]
                                [--pabutools] [--pabutools-repeat K]
-    python -m allocation.bench --synthetic 1000000x20 [--seed S] [--repeat K] [--json]
+    python -m bench.rules --synthetic 1000000x20 [--seed S] [--repeat K] [--json]
 
 Times are medians of K runs (parse time reported separately). Indivisible rules read each
 ballot's projects as approvals (points ballots: the projects given points); divisible rules
@@ -222,8 +222,8 @@ def print_table(report: dict[str, Any], out: Any = None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point: python -m allocation.bench."""
-    parser = argparse.ArgumentParser(prog="python -m allocation.bench", description=__doc__)
+    """Command-line entry point: python -m bench.rules."""
+    parser = argparse.ArgumentParser(prog="python -m bench.rules", description=__doc__)
     parser.add_argument("files", nargs="*", type=Path, help="Pabulib .pb files")
     parser.add_argument("--rule", action="append", choices=RULES, help="repeatable; default all")
     parser.add_argument("--repeat", type=int, default=3, help="runs per rule (median)")

@@ -1,7 +1,6 @@
 """Plumbing shared by the benchmarks, the load test and the tests: real servers, real databases.
 
-None of this runs in the app itself; it lives in the package so that scripts and tests
-(which may not import each other) share one copy.
+None of this runs in the app itself, and none of it ships: `bench` is not in the wheel.
 """
 
 from __future__ import annotations
@@ -63,7 +62,11 @@ def throwaway_postgres(base: str = DEFAULT_POSTGRES, prefix: str = "softcoop_") 
 
 @contextmanager
 def gunicorn(
-    database_url: str, workers: int = 4, env: Mapping[str, str] | None = None, threads: int = 1
+    database_url: str,
+    workers: int = 4,
+    env: Mapping[str, str] | None = None,
+    threads: int = 1,
+    app: str = "market.wsgi:app",
 ) -> Iterator[str]:
     """The app under gunicorn (several processes, as in production); yields its base URL."""
     port = free_port()
@@ -87,7 +90,7 @@ def gunicorn(
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "market.wsgi:app",
+            app,
         ],
         cwd=ROOT,
         env=environ,

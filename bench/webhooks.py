@@ -1,6 +1,6 @@
 """Benchmark: signed webhook ingestion on PostgreSQL behind gunicorn (4 workers).
 
-    .venv/bin/python -m market.billing.bench [--events 5000] [--concurrency 32]
+    .venv/bin/python -m bench.webhooks [--events 5000] [--concurrency 32]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Creates a fresh database, migrates it, adds one member (a Stripe customer) per event,
@@ -26,12 +26,12 @@ import aiohttp
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from bench.serving import gunicorn, throwaway_postgres
 from market.billing.models import DuesAccount
 from market.db import make_engine, utcnow
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import check_books
 from market.members.models import Member
-from market.serving import gunicorn, throwaway_postgres
 
 SECRET = "whsec_bench"
 NOV_1 = 1793491200

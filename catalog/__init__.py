@@ -11,7 +11,7 @@ def init_app(app: Flask) -> None:
     from catalog.cli import licences_cli
     from catalog.home import licences_card
     from market.home import register_card
-    from market.web import register_nav
+    from market.nav import register_nav
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.licences_bp)
@@ -28,7 +28,3 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(licences_cli)
     invariants.register_all(app)
     register_card(app, licences_card)
-    if app.config.get("BENCH_ENDPOINTS"):
-        from catalog import bench_views
-
-        app.register_blueprint(bench_views.bp)

@@ -1,4 +1,4 @@
-"""softcoop: the Flask application shell of a software users' co-op."""
+"""The app factory: the shell that puts the kernel, the domains and the read models together."""
 
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
-    from market import auth, cli, db, web
+    from market import auth, cli, web, webdb
     from market.extensions import csrf, limiter, login_manager
 
-    db.init_app(app)
+    webdb.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -45,9 +45,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     cli.init_app(app)
 
-    from market import billing, ledger
+    from market import billing, books
 
-    ledger.init_app(app)
+    books.init_app(app)  # first, as the ledger was: the admin home lists sections in order
     billing.init_app(app)
 
     import allocation

@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from market import create_app
-from market.db import database
 from market.ledger.services import check_books
 from market.members.models import Member
+from market.webdb import database
 from tests import support
 
 BACKENDS = ["sqlite"] + (["postgresql"] if support.postgres_url() else [])
@@ -123,7 +123,7 @@ def localstripe_server() -> Iterator[str]:
 @pytest.fixture
 def localstripe(localstripe_server: str) -> str:
     """The session's localstripe, emptied for this test; its URL is the STRIPE_API_BASE."""
-    from market.billing import fakestripe
+    from bench import fakestripe
 
     fakestripe.reset(localstripe_server)
     return localstripe_server

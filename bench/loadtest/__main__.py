@@ -1,4 +1,4 @@
-"""`python -m market.loadtest --minutes 5`: the load and fault run, with its report."""
+"""`python -m bench.loadtest --minutes 5`: the load and fault run, with its report."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from market.loadtest.runner import Settings, run
+from bench.loadtest.runner import Settings, run
 
 
 def parse(argv: list[str] | None = None) -> Settings:
     """Command-line options to Settings."""
     d = Settings()
-    p = argparse.ArgumentParser(prog="python -m market.loadtest", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__)
     p.add_argument("--minutes", type=float, default=d.seconds / 60, help="length of the run")
     p.add_argument("--users", type=int, default=d.users, help="concurrent simulated members")
     p.add_argument("--think", type=float, default=d.think_s, help="mean pause between actions (s)")

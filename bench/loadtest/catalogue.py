@@ -8,8 +8,8 @@ from flask import Flask
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from market.loadtest.driver import User
-from market.loadtest.seed import Plan
+from bench.loadtest.driver import User
+from bench.loadtest.seed import Plan
 
 RELEASE = re.compile(r'action="/licences/(\d+)/release"')
 # Fewer keys and seats than members claiming them: sold-out answers and reuse of released

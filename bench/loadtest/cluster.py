@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from market.serving import free_port
+from bench.serving import free_port
 
 
 def _bindir() -> Path:

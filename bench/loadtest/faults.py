@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from market.loadtest.cluster import PrivatePostgres
-from market.loadtest.driver import Recorder
-from market.loadtest.server import Gunicorn
+from bench.loadtest.cluster import PrivatePostgres
+from bench.loadtest.driver import Recorder
+from bench.loadtest.server import Gunicorn
 
 
 @dataclass(frozen=True)

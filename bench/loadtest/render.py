@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from market.loadtest.report import top_errors
+from bench.loadtest.report import top_errors
 
 if TYPE_CHECKING:
-    from market.loadtest.report import Report
+    from bench.loadtest.report import Report
 
 
 def render(report: Report) -> str:

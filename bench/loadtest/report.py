@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from market.loadtest.driver import Recorder, Sample
-from market.loadtest.faults import FaultLog
+from bench.loadtest.driver import Recorder, Sample
+from bench.loadtest.faults import FaultLog
 
 MAX_ERROR_RATE = 0.001  # outside fault windows
 MAX_RECOVERY_S = 10.0
@@ -107,7 +107,7 @@ class Report:
 
     def render(self) -> str:
         """The report as plain text."""
-        from market.loadtest.render import render
+        from bench.loadtest.render import render
 
         return render(self)
 

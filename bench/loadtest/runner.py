@@ -12,16 +12,17 @@ from pathlib import Path
 
 from flask import Flask
 
+from bench.loadtest import scenarios
+from bench.loadtest.cluster import PrivatePostgres
+from bench.loadtest.driver import Recorder, RequestFailed, User
+from bench.loadtest.faults import FaultLog, kill_workers, restart_database
+from bench.loadtest.report import Report
+from bench.loadtest.seed import PASSWORD, Plan, seed
+from bench.loadtest.server import Gunicorn
+from bench.serving import free_port
 from market import create_app, invariants, migrate
-from market.db import database, make_engine
-from market.loadtest import scenarios
-from market.loadtest.cluster import PrivatePostgres
-from market.loadtest.driver import Recorder, RequestFailed, User
-from market.loadtest.faults import FaultLog, kill_workers, restart_database
-from market.loadtest.report import Report
-from market.loadtest.seed import PASSWORD, Plan, seed
-from market.loadtest.server import Gunicorn
-from market.serving import free_port
+from market.db import make_engine
+from market.webdb import database
 
 
 @dataclass

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from market.db import database
-from market.loadtest import catalogue, voting, webhooks
-from market.loadtest.driver import Recorder, User
-from market.loadtest.faults import FaultLog
-from market.loadtest.seed import Plan
+from bench.loadtest import catalogue, voting, webhooks
+from bench.loadtest.driver import Recorder, User
+from bench.loadtest.faults import FaultLog
+from bench.loadtest.seed import Plan
+from market.webdb import database
 
 if TYPE_CHECKING:
-    from market.loadtest.runner import Settings
+    from bench.loadtest.runner import Settings
 
 Step = Callable[[User], Awaitable[None]]
 PAGES = ["/", "/profile", "/decisions/", "/inbox/"]

@@ -13,8 +13,9 @@ from flask import Flask
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from market.db import database, utcnow
+from market.db import utcnow
 from market.members.models import Member
+from market.webdb import database
 
 PASSWORD = "load-test-password"
 
@@ -34,7 +35,7 @@ class Plan:
 def seed(app: Flask, members: int) -> Plan:
     """Build the starting co-op in one transaction and describe it."""
     plan = Plan()
-    from market.loadtest import catalogue, voting, webhooks
+    from bench.loadtest import catalogue, voting, webhooks
 
     password_hash = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
     with database(app).transaction() as session:

@@ -15,9 +15,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bench.loadtest.driver import Recorder, RequestFailed, User
+from bench.loadtest.seed import PASSWORD, Plan
 from market.clock import period_of, utcnow
-from market.loadtest.driver import Recorder, RequestFailed, User
-from market.loadtest.seed import PASSWORD, Plan
 
 ROUND = re.compile(r'action="/rounds/(\d+)/vote"')
 SHARES = re.compile(r'name="share-(\d+)"')

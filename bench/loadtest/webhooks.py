@@ -23,10 +23,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from yarl import URL
 
+from bench.loadtest.driver import TIMEOUT, Recorder, Sample, half_request
+from bench.loadtest.faults import FaultLog, Window
+from bench.loadtest.seed import Plan
 from market.clock import month_start, period_of, utcnow
-from market.loadtest.driver import TIMEOUT, Recorder, Sample, half_request
-from market.loadtest.faults import FaultLog, Window
-from market.loadtest.seed import Plan
 
 PATH = "/billing/stripe/webhook"
 SECRET = "whsec_loadtest_not_secret"

@@ -33,7 +33,7 @@ def init_app(app: Flask) -> None:
     from market.billing import gateway, invariants
     from market.billing.cli import dues_cli
     from market.billing.views import bp
-    from market.web import register_nav
+    from market.nav import register_nav
 
     configure(app)
     gateway.init_app(app)

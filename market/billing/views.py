@@ -19,9 +19,9 @@ from wtforms import HiddenField
 from market.auth import current_member, public
 from market.billing import flows, services, webhooks
 from market.billing.gateway import PaymentUnavailable, gateway
-from market.db import get_session
 from market.errors import DomainError
 from market.extensions import csrf, limiter
+from market.webdb import get_session
 
 bp = Blueprint("billing", __name__)
 

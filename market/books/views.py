@@ -8,8 +8,8 @@ from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
 from market.auth import admin_blueprint, public
-from market.db import get_session
-from market.ledger import reports
+from market.books import reports
+from market.webdb import get_session
 
 bp = Blueprint("ledger", __name__)
 admin_bp = admin_blueprint("admin_ledger", __name__, "/ledger")

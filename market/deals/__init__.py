@@ -10,7 +10,7 @@ def init_app(app: Flask) -> None:
     from market.deals import admin_views, cli, vendor_views, views
     from market.deals.home import group_buy_card
     from market.home import register_card
-    from market.web import register_nav
+    from market.nav import register_nav
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp)

@@ -6,10 +6,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from market.db import database, utcnow
+from market.db import utcnow
 from market.deals.settle import due_for_settling, expire_due, settle_deal
 from market.errors import DomainError
 from market.ledger.services import check_books
+from market.webdb import database
 
 deals_cli = AppGroup("deals", help="Vendor deals and group buys.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ColumnElement, Integer, String, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.db import Base, UTCDateTime, utcnow
@@ -72,3 +72,11 @@ class Member(Base):
         """Mark past due with a grace period that ends `days` from now."""
         self.status = MemberStatus.PAST_DUE.value
         self.grace_until = (now or utcnow()) + timedelta(days=days)
+
+
+def good_standing(now: datetime) -> ColumnElement[bool]:
+    """SQL for Member.in_good_standing(now): active, or past due within the grace period."""
+    return or_(
+        Member.status == MemberStatus.ACTIVE.value,
+        and_(Member.status == MemberStatus.PAST_DUE.value, Member.grace_until > now),
+    )

@@ -9,11 +9,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
 
 from market.auth import admin_blueprint, current_member, public
-from market.db import get_session
 from market.errors import DomainError
 from market.extensions import limiter
 from market.members import services
 from market.members.forms import LoginForm, MemberAdminForm, PasswordForm, ProfileForm, SignUpForm
+from market.webdb import get_session
 
 bp = Blueprint("members", __name__)
 admin_bp = admin_blueprint("admin_members", __name__, "/members")

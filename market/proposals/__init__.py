@@ -8,10 +8,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the Decisions pages, the Markdown filter, the nav link and `proposals close`."""
     from market.home import register_card
+    from market.nav import register_nav
     from market.proposals import cli, views
     from market.proposals.home import decisions_card
     from market.proposals.markdown import render_markdown
-    from market.web import register_nav
 
     app.register_blueprint(views.bp)
     app.add_template_filter(render_markdown, "markdown")

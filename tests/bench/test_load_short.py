@@ -1,6 +1,6 @@
 """A few seconds of the load run, so CI guards the invariants under concurrency and faults.
 
-The same code as `python -m market.loadtest`, with small numbers: gunicorn with 4
+The same code as `python -m bench.loadtest`, with small numbers: gunicorn with 4
 workers on PostgreSQL, members clicking, workers killed, clients walking away
 mid-request, duplicated and shuffled webhooks; then every invariant must hold and no
 request outside a fault window may fail.
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from market.loadtest.cluster import PrivatePostgres
-from market.loadtest.report import Report
-from market.loadtest.runner import Settings, run
+from bench.loadtest.cluster import PrivatePostgres
+from bench.loadtest.report import Report
+from bench.loadtest.runner import Settings, run
 from tests import support
 
 SHORT = Settings(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from allocation.bench import main
+from bench.rules import main
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "pabulib"
 

@@ -1,14 +1,19 @@
-"""Factories that build rows for tests through the same code the app uses."""
+"""Factories for the market package's tests (members, proposals), built through app code."""
 
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from market.db import utcnow
 from market.members.models import Member, MemberStatus
+from market.proposals import services
+from market.proposals.models import Proposal
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -43,3 +48,32 @@ def make_member(
     session.add(member)
     session.flush()
     return member
+
+
+def make_proposal(
+    session: Session,
+    author: Member | None = None,
+    *,
+    title: str = "Raise the operations share to 12 %",
+    body: str = "To fund **member support**.",
+    closes_in: timedelta = timedelta(days=7),
+    now: datetime | None = None,
+    **options: Any,
+) -> Proposal:
+    """An open proposal (by a new member in good standing unless an author is given)."""
+    now = now or utcnow()
+    author = author or make_member(session)
+    return services.start_proposal(
+        session, author, title, body, now + closes_in, now=now, **options
+    )
+
+
+def close_now(session: Session, proposal: Proposal) -> None:
+    """Move the closing time into the past (tests do not wait for the clock)."""
+    session.execute(
+        update(Proposal)
+        .where(Proposal.id == proposal.id)
+        .values(closes_at=utcnow() - timedelta(seconds=1))
+    )
+    session.flush()
+    session.refresh(proposal)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.members.models import Member
-from tests.factories import PASSWORD, make_member
+from tests.market.factories import PASSWORD, make_member
 
 
 def count_members(session: Session) -> int:
