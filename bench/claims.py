@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aiohttp import ClientSession
 from sqlalchemy import event, insert, text
 
 from bench import ceiling
+from bench.http import Recorder, client, latency_ms, send
 from bench.serving import gunicorn, signed_login, throwaway_postgres
 from catalog.models import Channel, LicenceKey, Product, Vendor
 from market import create_app
@@ -98,38 +100,36 @@ def bench_server(url: str, workers: int) -> Iterator[str]:
         yield base
 
 
-async def _client(http: Any, paths: list[str], cookie: str, token: str) -> list[tuple[int, float]]:
-    out = []
+async def _member(
+    http: ClientSession, rec: Recorder, paths: list[str], cookie: str, token: str
+) -> None:
+    """One signed-in member posting forms one after the other (each expects a redirect)."""
     for path in paths:
-        start = time.perf_counter()
-        async with http.post(
+        await send(
+            http,
+            rec,
+            "post",
+            "POST",
             path,
             data={"csrf_token": token},
             headers={"Cookie": f"session={cookie}"},
-            allow_redirects=False,
-        ) as response:
-            await response.read()
-        out.append((response.status, time.perf_counter() - start))
-    return out
+            expect=(303,),
+        )
 
 
 async def _phase(base: str, plans: list[tuple[list[str], str, str]]) -> dict[str, float]:
-    import aiohttp
-
-    connector = aiohttp.TCPConnector(limit=len(plans))
-    async with aiohttp.ClientSession(base, connector=connector) as http:
-        start = time.perf_counter()
-        results = await asyncio.gather(*(_client(http, *plan) for plan in plans))
-        elapsed = time.perf_counter() - start
-    flat = [r for client in results for r in client]
-    latencies = sorted(lat for _, lat in flat)
-    ok = sum(1 for status, _ in flat if status == 303)
+    rec = Recorder()
+    async with client(base, limit=len(plans)) as http:
+        start = rec.now()
+        await asyncio.gather(*(_member(http, rec, *plan) for plan in plans))
+        elapsed = rec.now() - start
+    latency = latency_ms(rec.samples)
     return {
-        "requests": len(flat),
-        "ok": ok,
-        "rps": len(flat) / elapsed,
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "requests": len(rec.samples),
+        "ok": sum(s.ok for s in rec.samples),
+        "rps": len(rec.samples) / elapsed,
+        "p50_ms": latency["p50_ms"],
+        "p99_ms": latency["p99_ms"],
     }
 
 

@@ -16,16 +16,16 @@ import hashlib
 import hmac
 import json
 import os
-import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import aiohttp
+from aiohttp import ClientSession
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from bench.http import Recorder, Sample, client, latency_ms, send
 from bench.serving import gunicorn, throwaway_postgres
 from market.billing.models import DuesAccount
 from market.db import make_engine, utcnow
@@ -102,31 +102,25 @@ def signed_event(i: int) -> tuple[bytes, str]:
     return payload, f"t={ts},v1={mac}"
 
 
-async def fire(url: str, events: list[tuple[bytes, str]], concurrency: int) -> list[float]:
-    """Post every event with at most `concurrency` in flight; latencies in seconds."""
-    latencies: list[float] = []
+async def fire(url: str, events: list[tuple[bytes, str]], concurrency: int) -> list[Sample]:
+    """Post every event with at most `concurrency` in flight; one sample per delivery."""
+    rec = Recorder()
     queue: asyncio.Queue[tuple[bytes, str]] = asyncio.Queue()
     for item in events:
         queue.put_nowait(item)
-    failures: list[int] = []
 
-    async def worker(session: aiohttp.ClientSession) -> None:
+    async def worker(http: ClientSession) -> None:
         while not queue.empty():
             payload, signature = queue.get_nowait()
-            start = time.perf_counter()
             headers = {"Stripe-Signature": signature, "Content-Type": "application/json"}
-            async with session.post(url, data=payload, headers=headers) as response:
-                await response.read()
-                if response.status != 200:
-                    failures.append(response.status)
-            latencies.append(time.perf_counter() - start)
+            await send(http, rec, "webhook", "POST", url, data=payload, headers=headers)
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    async with client(limit=concurrency) as http:
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+    failures = [s for s in rec.samples if not s.ok]
     if failures:
-        raise SystemExit(f"{len(failures)} deliveries failed, e.g. HTTP {failures[0]}")
-    return latencies
+        raise SystemExit(f"{len(failures)} deliveries failed, e.g. {failures[0].error}")
+    return rec.samples
 
 
 @contextmanager
@@ -158,22 +152,22 @@ def main() -> None:
             hook = base + "/billing/stripe/webhook"
             asyncio.run(fire(hook, events[:warmup], args.concurrency))
             start = time.perf_counter()
-            latencies = asyncio.run(fire(hook, events[warmup:], args.concurrency))
+            samples = asyncio.run(fire(hook, events[warmup:], args.concurrency))
             elapsed = time.perf_counter() - start
         engine = make_engine(url)
         with Session(engine) as session:
             booked = session.scalar(select(func.count()).select_from(LedgerTransaction))
             problems = check_books(session)
         engine.dispose()
-    cuts = statistics.quantiles(latencies, n=100)
+    ms = latency_ms(samples)
     print(
         f"{args.events} signed invoice.paid events, {args.concurrency} in flight, "
         f"gunicorn -w {args.workers}, PostgreSQL"
     )
     print(f"throughput: {args.events / elapsed:.0f} events/s ({elapsed:.2f} s)")
     print(
-        f"latency ms: p50 {cuts[49] * 1000:.1f}  p95 {cuts[94] * 1000:.1f}  "
-        f"p99 {cuts[98] * 1000:.1f}  max {max(latencies) * 1000:.1f}"
+        f"latency ms: p50 {ms['p50_ms']:.1f}  p95 {ms['p95_ms']:.1f}  "
+        f"p99 {ms['p99_ms']:.1f}  max {ms['max_ms']:.1f}"
     )
     print(
         f"ledger transactions: {booked} (expected {args.events + warmup}); "

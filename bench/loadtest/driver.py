@@ -11,56 +11,20 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from functools import partial
 from urllib.parse import urlencode
 
 import aiohttp
 from yarl import URL
 
+from bench.http import Expect, Recorder, client, send
+
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 TITLE = re.compile(r"<h1>([^<]{1,80})</h1>")
-TIMEOUT = aiohttp.ClientTimeout(total=20)
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One request: what kind, when (seconds since the run started), and how it went."""
-
-    kind: str
-    start: float
-    end: float
-    status: int  # 0 when no HTTP answer came back
-    ok: bool
-    error: str | None = None
-
-
-@dataclass
-class Recorder:
-    """Every sample of the run, on one clock."""
-
-    t0: float = field(default_factory=time.monotonic)
-    samples: list[Sample] = field(default_factory=list)
-    disconnects: Counter[str] = field(default_factory=Counter)
-    # What the app acknowledged (e.g. webhook event ids answered 2xx): it must not be lost.
-    acked: dict[str, set[str]] = field(default_factory=dict)
-
-    def ack(self, what: str, key: str) -> None:
-        """Remember that the app confirmed `key` (checked against the database afterwards)."""
-        self.acked.setdefault(what, set()).add(key)
-
-    def now(self) -> float:
-        """Seconds since the run started."""
-        return time.monotonic() - self.t0
-
-    def add(self, sample: Sample) -> None:
-        """Keep one sample."""
-        self.samples.append(sample)
-
-
-def _describe(status: int, method: str, path: str, page: str) -> str:
+def _describe(status: int, page: str, *, method: str, path: str) -> str:
     """An error's one-line summary: status, route and the error page's title."""
     title = TITLE.search(page)
     route = re.sub(r"/\d+", "/<id>", path.split("?")[0])
@@ -88,10 +52,7 @@ class User:
         self.email = email
         self.password = password
         self.csrf = ""
-        # unsafe=True: aiohttp drops the cookies of a bare IP address (127.0.0.1) otherwise.
-        self.http = aiohttp.ClientSession(
-            base_url, timeout=TIMEOUT, cookie_jar=aiohttp.CookieJar(unsafe=True)
-        )
+        self.http = client(base_url)
         self.state: dict[str, object] = {}  # what scenarios remember (claims, ballots)
 
     async def close(self) -> None:
@@ -105,45 +66,36 @@ class User:
         path: str,
         *,
         data: Mapping[str, str] | None = None,
-        expect: Iterable[int] | Callable[[int], bool] = (200,),
+        expect: Expect = (200,),
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
     ) -> tuple[int, str]:
         """Send, time and record one request; raise RequestFailed on an unexpected answer."""
-        start = self.recorder.now()
-        try:
-            async with self.http.request(
-                method,
-                path,
-                data=body if body is not None else data,
-                headers=headers,
-                allow_redirects=False,
-            ) as resp:
-                text = await resp.text()
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-            self.recorder.add(
-                Sample(kind, start, self.recorder.now(), 0, False, type(exc).__name__)
-            )
-            raise RequestFailed(type(exc).__name__) from exc
-        # A callable judges the status when the answer arrives (e.g. "409 once closing").
-        ok = expect(status) if callable(expect) else status in set(expect)
-        error = None if ok else _describe(status, method, path, text)
-        self.recorder.add(Sample(kind, start, self.recorder.now(), status, ok, error))
-        if not ok:
-            raise RequestFailed(error)
+        sample, text = await send(
+            self.http,
+            self.recorder,
+            kind,
+            method,
+            path,
+            data=body if body is not None else data,
+            headers=headers,
+            expect=expect,
+            describe=partial(_describe, method=method, path=path),
+        )
+        if not sample.ok:
+            raise RequestFailed(sample.error)
         if method == "GET":
             found = CSRF.search(text)
             if found:
                 self.csrf = found.group(1)
-        return status, text
+        return sample.status, text
 
     async def form(
         self,
         kind: str,
         path: str,
         fields: Mapping[str, str],
-        expect: Iterable[int] | Callable[[int], bool] = (302,),
+        expect: Expect = (302,),
     ) -> tuple[int, str]:
         """POST a form with this user's CSRF token."""
         return await self.request(

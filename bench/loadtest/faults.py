@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from bench.http import FAILURES, Recorder
 from bench.loadtest.cluster import PrivatePostgres
-from bench.loadtest.driver import Recorder
 from bench.loadtest.server import Gunicorn
 
 
@@ -81,7 +81,7 @@ async def restart_database(
                 await resp.read()
                 if resp.status == 200:
                     break
-        except (aiohttp.ClientError, TimeoutError, ConnectionError):
+        except FAILURES:
             pass
         await asyncio.sleep(0.05)
     else:

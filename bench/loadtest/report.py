@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bench.loadtest.driver import Recorder, Sample
+from bench.http import Recorder, Sample, percentile
 from bench.loadtest.faults import FaultLog
 
 MAX_ERROR_RATE = 0.001  # outside fault windows
@@ -26,17 +26,9 @@ class KindStats:
     p99_ms: float
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an already sorted list (0 for an empty one)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, round(q * len(sorted_values) + 0.4999))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 def kind_stats(kind: str, samples: list[Sample], seconds: float) -> KindStats:
     """Count, errors, throughput and latency percentiles of some samples."""
-    latencies = sorted((s.end - s.start) * 1000 for s in samples)
+    latencies = sorted(s.ms for s in samples)
     return KindStats(
         kind,
         len(samples),

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from flask import Flask
 
+from bench.http import Recorder
 from bench.loadtest import scenarios
 from bench.loadtest.cluster import PrivatePostgres
-from bench.loadtest.driver import Recorder, RequestFailed, User
+from bench.loadtest.driver import RequestFailed, User
 from bench.loadtest.faults import FaultLog, kill_workers, restart_database
 from bench.loadtest.report import Report
 from bench.loadtest.seed import PASSWORD, Plan, seed

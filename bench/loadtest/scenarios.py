@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from bench.http import Recorder
 from bench.loadtest import catalogue, voting, webhooks
-from bench.loadtest.driver import Recorder, User
+from bench.loadtest.driver import User
 from bench.loadtest.faults import FaultLog
 from bench.loadtest.seed import Plan
 from market.webdb import database

@@ -43,6 +43,7 @@ class Gunicorn:
             if len(self.worker_pids()) == self.workers and self._answers():
                 return
             time.sleep(0.2)
+        self.stop()  # no server left behind when the run gives up on it
         raise RuntimeError(f"gunicorn at {self.url} did not start")
 
     def _answers(self) -> bool:

@@ -15,7 +15,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bench.loadtest.driver import Recorder, RequestFailed, User
+from bench.http import Recorder
+from bench.loadtest.driver import RequestFailed, User
 from bench.loadtest.seed import PASSWORD, Plan
 from market.clock import period_of, utcnow
 

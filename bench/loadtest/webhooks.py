@@ -23,7 +23,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from yarl import URL
 
-from bench.loadtest.driver import TIMEOUT, Recorder, Sample, half_request
+from bench.http import Recorder, client, send
+from bench.loadtest.driver import half_request
 from bench.loadtest.faults import FaultLog, Window
 from bench.loadtest.seed import Plan
 from market.clock import month_start, period_of, utcnow
@@ -83,28 +84,29 @@ async def deliver(http: aiohttp.ClientSession, rec: Recorder, kind: str, event: 
     """POST one signed delivery; remember what the app acknowledged."""
     payload = json.dumps(event).encode()
     headers = {"Stripe-Signature": sign(payload), "Content-Type": "application/json"}
-    start = rec.now()
-    try:
-        async with http.post(PATH, data=payload, headers=headers) as resp:
-            await resp.read()
-            status = resp.status
-    except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-        rec.add(Sample(kind, start, rec.now(), 0, False, type(exc).__name__))
-        return False
-    ok = status in (200, 202)  # 202: parked for a customer not linked yet
-    rec.add(Sample(kind, start, rec.now(), status, ok, None if ok else f"HTTP {status} webhook"))
-    if ok:
+    sample, _ = await send(
+        http,
+        rec,
+        kind,
+        "POST",
+        PATH,
+        data=payload,
+        headers=headers,
+        expect=(200, 202),  # 202: parked for a customer not linked yet
+        describe=lambda status, _page: f"HTTP {status} webhook",
+    )
+    if sample.ok:
         rec.ack("stripe event", event["id"])
         if event["type"] == "invoice.paid":
             rec.ack("paid invoice", event["data"]["object"]["id"])
-    return ok
+    return sample.ok
 
 
 async def feed(base_url: str, rec: Recorder, events: Events, stop: float, rate: float) -> None:
     """Steady deliveries: 1-3 copies of each event, copies spread over 2 s (out of order),
     now and then a copy cut off mid-body first (Stripe then retries, as here)."""
     rng = events.rng
-    async with aiohttp.ClientSession(base_url, timeout=TIMEOUT) as http:
+    async with client(base_url) as http:
         pending: set[asyncio.Task[bool]] = set()
         while rec.now() < stop:
             event = events.invoice_paid() if rng.random() < 0.6 else events.subscription_updated()
@@ -153,7 +155,7 @@ async def burst(
                 acked.add(event["id"])
 
     start = rec.now()
-    async with aiohttp.ClientSession(base_url, timeout=TIMEOUT) as http:
+    async with client(base_url, limit=plan.concurrency) as http:
         await asyncio.gather(*(one(e) for e in deliveries))
     took = rec.now() - start
     log.windows.append(Window("burst", start, start + took, f"{len(deliveries)} deliveries"))
