@@ -119,7 +119,7 @@ async def _member(
 
 async def _phase(base: str, plans: list[tuple[list[str], str, str]]) -> dict[str, float]:
     rec = Recorder()
-    async with client(base, limit=len(plans)) as http:
+    async with client(base, limit=len(plans), cookies=False) as http:
         start = rec.now()
         await asyncio.gather(*(_member(http, rec, *plan) for plan in plans))
         elapsed = rec.now() - start

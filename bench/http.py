@@ -76,14 +76,18 @@ def latency_ms(samples: Sequence[Sample]) -> dict[str, float]:
     return {**figures, "max_ms": ms[-1] if ms else 0.0}
 
 
-def client(base_url: str | None = None, limit: int = 100) -> aiohttp.ClientSession:
-    """An HTTP session with a cookie jar, the run's timeout and at most `limit` connections."""
+def client(
+    base_url: str | None = None, limit: int = 100, cookies: bool = True
+) -> aiohttp.ClientSession:
+    """An HTTP session with the run's timeout and at most `limit` connections.
+
+    With `cookies`, one person's cookie jar; without, a session shared by many clients
+    that each send their own Cookie header (a jar would mix their sessions up).
+    """
+    # unsafe=True: aiohttp drops the cookies of a bare IP address (127.0.0.1) otherwise.
+    jar = aiohttp.CookieJar(unsafe=True) if cookies else aiohttp.DummyCookieJar()
     return aiohttp.ClientSession(
-        base_url,
-        timeout=TIMEOUT,
-        connector=aiohttp.TCPConnector(limit=limit),
-        # unsafe=True: aiohttp drops the cookies of a bare IP address (127.0.0.1) otherwise.
-        cookie_jar=aiohttp.CookieJar(unsafe=True),
+        base_url, timeout=TIMEOUT, connector=aiohttp.TCPConnector(limit=limit), cookie_jar=jar
     )
 
 
