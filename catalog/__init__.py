@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from catalog.home import licences_card
     from market.home import register_card
     from market.nav import register_nav
+    from market.plugins import register_cli
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.licences_bp)
@@ -25,6 +26,6 @@ def init_app(app: Flask) -> None:
         "admin",
         hint="Channels, vendors and products; key imports; low stock; seat usage.",
     )
-    app.cli.add_command(licences_cli)
+    register_cli(app, licences_cli)
     invariants.register_all(app)
     register_card(app, licences_card)
