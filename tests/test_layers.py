@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
             "market.cli",
             "market.demo",
             "market.models",
+            "market.ops",
         ],
         False,
     ),

@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from market.db import Database, make_engine
+from market.ledger.models import LedgerTransaction
 from market.ledger.services import (
     CLEARING,
     RESERVE,
@@ -20,7 +21,7 @@ from market.ledger.services import (
 )
 
 
-def book_dues(session: Session, invoice: str, cents: int = 500) -> object:
+def book_dues(session: Session, invoice: str, cents: int = 500) -> LedgerTransaction | None:
     pool, reserve = cents * 9 // 10, cents - cents * 9 // 10
     return post(
         session,
