@@ -108,7 +108,8 @@ def gunicorn(
             proc.wait()
 
 
-def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    # 60 s: on a busy 2-core box four workers importing the app took 30 s to answer.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
