@@ -40,6 +40,7 @@ def test_three_hosts_share_sessions_and_the_login_throttle(live_database: str) -
     with database(app).transaction() as session:
         email = make_member(session).email
         target = make_member(session).email
+    database(app).engine.dispose()  # else its pooled connection outlives the database
     shared = {
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(6)}",  # this run's own counters
