@@ -22,6 +22,7 @@ from allocation.rounds import refusal_reason
 from market.db import utcnow
 from market.errors import Conflict, DomainError, Forbidden
 from market.members.models import Member
+from market.money import format_bp
 
 FIELD_PREFIX = "share-"
 
@@ -48,7 +49,7 @@ def parse_percentages(form: Mapping[str, str], channel_ids: Iterable[int]) -> di
     total = sum(split.values())
     if total != splits.BASIS_POINTS:
         raise DomainError(
-            f"Your split adds up to {Decimal(total) / 100:.2f} %; it must add up to exactly 100 %."
+            f"Your split adds up to {format_bp(total)}; it must add up to exactly 100 %."
         )
     return {cid: bp for cid, bp in split.items() if bp}
 

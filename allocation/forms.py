@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from allocation.models import RULE_LABELS
+from market.money_web import MoneyField
 
 
 class VoteForm(FlaskForm):
@@ -49,6 +50,6 @@ class PayoutForm(FlaskForm):
     """An admin records money sent to a channel."""
 
     channel_id = SelectField("Channel", coerce=int)
-    amount = DecimalField("Amount", places=2, validators=[DataRequired(), NumberRange(0.01)])
+    amount = MoneyField("Amount", validators=[InputRequired("Give the amount paid.")], minimum=1)
     paid_on = DateField("Paid on", validators=[DataRequired()])
     reference = StringField("Bank reference", validators=[DataRequired(), Length(max=64)])

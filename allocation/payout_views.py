@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
@@ -24,7 +22,7 @@ def payouts_page() -> ResponseReturnValue:
     form = PayoutForm()
     form.channel_id.choices = [SelectChoice(str(b.channel_id), b.name) for b in balances]
     if form.validate_on_submit():
-        cents = int((form.amount.data or Decimal(0)) * 100)
+        cents = form.amount.data.cents if form.amount.data is not None else 0
         try:
             payouts.record_payout(
                 session,

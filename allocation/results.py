@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from allocation import splits
 from allocation.models import RULE_LABELS, Ballot, Round, RoundResult, RoundStatus, Rule
 from catalog.models import Channel
-from market.money import largest_remainder
+from market.money import Money, fee_split, format_bp, largest_remainder
 
 CHART_WIDTH = 640
 LABEL_WIDTH = 150
@@ -137,8 +137,8 @@ def dues_trail(
     )
     if rnd is None:
         return None
-    ops = fee_cents * ops_share_bp // 10_000
-    pool_part = fee_cents - ops
+    parts = fee_split(Money(fee_cents, rnd.currency), ops_share_bp)
+    ops, pool_part = parts.reserve.cents, parts.pool.cents
     results = session.execute(
         select(RoundResult, Channel.name)
         .join(Channel, Channel.id == RoundResult.channel_id)
@@ -162,7 +162,7 @@ def dues_trail(
         else [0] * len(results)
     )
     lines = [
-        DuesLine(name, out, f"{asked.get(r.channel_id, 0) / 100:.2f} %", my)
+        DuesLine(name, out, format_bp(asked.get(r.channel_id, 0)), my)
         for (r, name), out, my in zip(results, outcome, mine, strict=True)
     ]
     return DuesTrail(

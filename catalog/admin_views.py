@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from decimal import Decimal
 from typing import TypeVar
 
 from flask import (
@@ -27,6 +26,7 @@ from catalog.imports import import_keys
 from catalog.models import Channel, Product, Vendor
 from market.auth import admin_blueprint, current_member
 from market.errors import DomainError
+from market.money_web import percent
 from market.webdb import get_session
 
 bp = admin_blueprint("admin_catalog", __name__, "/catalog")
@@ -104,7 +104,7 @@ def vendors() -> ResponseReturnValue:
         "catalog/admin_vendors.html",
         vendors=services.list_vendors(session),
         leaders=services.leader_ids(session, _leader_bp()),
-        leader_pct=_leader_bp() / 100,
+        leader_bp=_leader_bp(),
     )
 
 
@@ -117,13 +117,12 @@ def vendor_edit(vendor_id: int | None) -> ResponseReturnValue:
         vendor = _or_404(lambda: services.get_vendor(session, vendor_id))
     form = VendorForm(obj=vendor)
     if vendor is not None and request.method == "GET":
-        form.market_share.data = Decimal(vendor.market_share_bp) / 100
+        form.market_share.data = vendor.market_share_bp
     if form.validate_on_submit():
         data = services.VendorInput(
             name=form.name.data or "",
             category=form.category.data or "",
-            # Basis points from a decimal per cent, without floats.
-            market_share_bp=int((form.market_share.data or Decimal(0)) * 100),
+            market_share_bp=form.market_share.data or 0,
             website=form.website.data or "",
         )
         try:
@@ -162,7 +161,7 @@ def _product_form(product: Product | None) -> ProductForm:
     session = get_session()
     form = ProductForm(obj=product)
     form.vendor_id.choices = [
-        SelectChoice(v.id, f"{v.name} ({v.category}, {v.market_share_bp / 100:g} %)")  # type: ignore[arg-type]
+        SelectChoice(v.id, f"{v.name} ({v.category}, {percent(v.market_share_bp)})")  # type: ignore[arg-type]
         for v in services.list_vendors(session)
     ]
     form.channel_id.choices = [

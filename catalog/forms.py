@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DecimalField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -14,6 +13,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from market.money_web import PercentField
 
 KIND_CHOICES = [
     SelectChoice("key", "Key pool (one licence key per member)"),
@@ -39,13 +40,9 @@ class VendorForm(FlaskForm):
         validators=[DataRequired(), Length(max=80)],
         description="The market its share is measured in, e.g. 'password managers'.",
     )
-    market_share = DecimalField(
+    market_share = PercentField(
         "Market share (%)",
-        places=2,
-        validators=[
-            InputRequired(message="Give the vendor's market share in per cent."),
-            NumberRange(min=0, max=100, message="Market share is between 0 and 100 %%."),
-        ],
+        validators=[InputRequired(message="Give the vendor's market share in per cent.")],
         description="At or above the leader threshold, or the largest in its category: a leader.",
     )
 

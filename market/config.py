@@ -127,5 +127,21 @@ def validate(config: Mapping[str, Any]) -> None:
         raise ConfigError("MONTHLY_FEE_CENTS must be positive")
     if not 0 <= config["OPS_SHARE_BP"] <= 10_000:
         raise ConfigError("OPS_SHARE_BP must be between 0 and 10000 basis points")
+    _validate_money(config)
     if config["GRACE_DAYS"] < 0:
         raise ConfigError("GRACE_DAYS cannot be negative")
+
+
+def _validate_money(config: Mapping[str, Any]) -> None:
+    """Amounts are parsed and shown through Babel: it must know the currency and locale."""
+    from babel.core import Locale, UnknownLocaleError
+    from babel.numbers import is_currency
+
+    if not is_currency(str(config["CURRENCY"]).upper()):
+        raise ConfigError(f"CURRENCY must be an ISO 4217 code, got {config['CURRENCY']!r}")
+    try:
+        Locale.parse(config["LOCALE"])
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ConfigError(
+            f"LOCALE must be a locale such as en_US, got {config['LOCALE']!r}"
+        ) from None

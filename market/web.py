@@ -10,11 +10,11 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from market import money_web
 from market.auth import admin_blueprint, public
 from market.errors import DomainError
 from market.extensions import login_manager
 from market.members.models import Member
-from market.money import Money
 from market.nav import nav_links, register_nav
 from market.webdb import get_session
 
@@ -88,11 +88,7 @@ def _load_member(member_id: str) -> Member | None:
 
 
 def _template_helpers() -> dict[str, Any]:
-    def money(cents: int, currency: str | None = None) -> str:
-        cur = currency or current_app.config["CURRENCY"]
-        return Money(int(cents), cur).format(current_app.config["LOCALE"])
-
-    return {"money": money, "endpoint": request.endpoint or ""}
+    return {"endpoint": request.endpoint or ""}
 
 
 def init_app(app: Flask) -> None:
@@ -107,6 +103,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(DomainError, _handle_domain)
     app.context_processor(_template_helpers)
+    money_web.init_app(app)
     app.context_processor(_nav_items)
     register_nav(
         app,

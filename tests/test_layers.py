@@ -43,7 +43,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
     ("members", ["market.members"], True),
     (
         "web kit (the Flask glue domain views use)",
-        ["market.auth", "market.extensions", "market.webdb"],
+        ["market.auth", "market.extensions", "market.webdb", "market.money_web"],
         False,
     ),
     (

@@ -28,7 +28,7 @@ from market.billing.models import DuesAccount, DuesInvoice
 from market.db import utcnow
 from market.ledger.services import CLEARING, RESERVE, Move, pool_code, post
 from market.members.models import Member, MemberStatus
-from market.money import Money
+from market.money import Money, fee_split
 
 # On equal timestamps the later stage of a subscription's life wins.
 RANK = {
@@ -140,10 +140,10 @@ def book_paid_invoice(
     _upsert_invoice(session, invoice["id"], member_id, cents, currency, month, "paid", paid_at)
     if cents <= 0:
         return False
-    pool, reserve = Money(cents, currency).split([10_000 - cfg.ops_share_bp, cfg.ops_share_bp])
-    moves = [Move(CLEARING, pool_code(month), pool.cents)]
-    if reserve.cents:
-        moves.append(Move(CLEARING, RESERVE, reserve.cents))
+    parts = fee_split(Money(cents, currency), cfg.ops_share_bp)
+    moves = [Move(CLEARING, pool_code(month), parts.pool.cents)]
+    if parts.reserve.cents:
+        moves.append(Move(CLEARING, RESERVE, parts.reserve.cents))
     txn = post(
         session,
         f"invoice:{invoice['id']}",

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from market.billing.models import DuesInvoice
@@ -87,15 +87,15 @@ def books(session: Session) -> Books:
         row(code).pool = int(cents)
     reserve_post = aliased(Posting)
     reserve_acct = aliased(Account)
+    # The month comes from the invoice, not the pool posting: at a 100 % operations share
+    # a fee books nothing to the pool, and its reserve part must still show in its month.
     reserve_in = (
-        select(pool_acct.code, func.sum(reserve_post.amount_cents))
+        select(DuesInvoice.month, func.sum(reserve_post.amount_cents))
         .join(reserve_acct, reserve_post.account_id == reserve_acct.id)
-        .join(pool_post, pool_post.txn_id == reserve_post.txn_id)
-        .join(pool_acct, pool_post.account_id == pool_acct.id)
         .join(LedgerTransaction, LedgerTransaction.id == reserve_post.txn_id)
-        .where(reserve_acct.code == RESERVE, pool_acct.kind == "pool")
-        .where(LedgerTransaction.kind == "dues")
-        .group_by(pool_acct.code)
+        .join(DuesInvoice, LedgerTransaction.key == literal("invoice:") + DuesInvoice.id)
+        .where(reserve_acct.code == RESERVE, LedgerTransaction.kind == "dues")
+        .group_by(DuesInvoice.month)
     )
     for code, cents in session.execute(reserve_in):
         row(code).reserve = int(cents)

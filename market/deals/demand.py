@@ -14,6 +14,7 @@ from market.db import utcnow
 from market.deals.models import Deal, Want, WantRequest
 from market.errors import Conflict, DomainError, Forbidden, NotFound
 from market.members.models import Member
+from market.money import Money, fee_split
 
 MAX_TITLE = 120
 MAX_DESCRIPTION = 2_000
@@ -188,8 +189,8 @@ class Demand:
 
 
 def pool_share_cents(monthly_fee_cents: int, ops_share_bp: int) -> int:
-    """The part of one member's monthly fee that goes to the pool (the rest funds operations)."""
-    return monthly_fee_cents - monthly_fee_cents * ops_share_bp // 10_000
+    """The part of one member's monthly fee that the books put in the pool."""
+    return fee_split(Money(monthly_fee_cents), ops_share_bp).pool.cents
 
 
 def demand_for(session: Session, deal: Deal, monthly_fee_cents: int, ops_share_bp: int) -> Demand:

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from market.deals.tiers import Tier, TierError, parse_price
+from market.money_web import currency, locale, plain
 
 TIER_ROWS = 5
 
@@ -58,7 +59,7 @@ class DealForm(FlaskForm):
 
 class TierRow(Form):
     from_seats = IntegerField("From seats", validators=[Optional()])
-    price = StringField("Price per seat per month ($)", validators=[Optional(), Length(max=20)])
+    price = StringField("Price per seat per month", validators=[Optional(), Length(max=20)])
 
 
 class OfferForm(FlaskForm):
@@ -76,7 +77,7 @@ class OfferForm(FlaskForm):
         self.min_seats.data, self.term_months.data = min_seats, term_months
         for row, tier in zip(self.tiers.entries, tiers, strict=False):
             row.form.from_seats.data = tier.from_seats
-            row.form.price.data = f"{tier.per_seat_cents // 100}.{tier.per_seat_cents % 100:02d}"
+            row.form.price.data = plain(tier.per_seat_cents)
 
     def parsed_tiers(self) -> list[Tier]:
         """The filled-in tier rows as Tiers; TierError naming a bad row."""
@@ -88,7 +89,7 @@ class OfferForm(FlaskForm):
             if seats is None or not price:
                 raise TierError(f"Tier {number}: give both the seats and the price.")
             try:
-                tiers.append(Tier(seats, parse_price(price)))
+                tiers.append(Tier(seats, parse_price(price, currency(), locale())))
             except TierError as exc:
                 raise TierError(f"Tier {number}: {exc}") from None
         return tiers

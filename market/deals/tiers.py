@@ -7,9 +7,10 @@ per-seat price: 57 seats with tiers (1, 120), (50, 90), (150, 70) cost 57 x 90 =
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from market.money import AmountError, Money
 
 MAX_TIERS = 10
 MAX_SEATS = 1_000_000
@@ -90,19 +91,12 @@ def cost_cents(tiers: Sequence[Tier], min_seats: int, seats: int) -> int:
     return total
 
 
-_PRICE = re.compile(r"^\$?\s*(\d{1,9})(?:\.(\d{1,2}))?$")
-
-
-def parse_price(text: str) -> int:
-    """A price typed as dollars ("1.20", "$0.9", "12") in whole cents; TierError otherwise."""
-    raw = (text or "").strip().replace(",", "")
-    if raw.startswith("-"):
-        raise TierError("Prices cannot be negative.")
-    match = _PRICE.match(raw)
-    if match is None:
-        raise TierError(f"{text.strip()!r} is not a price in whole cents (e.g. 1.20).")
-    dollars, cents = match.group(1), (match.group(2) or "0").ljust(2, "0")
-    return int(dollars) * 100 + int(cents)
+def parse_price(text: str, currency: str = "usd", locale: str | None = None) -> int:
+    """A price typed in major units ("1.20", "$0.9", "12") in minor units; TierError if not."""
+    try:
+        return Money.parse(text, currency, locale, maximum=MAX_PRICE_CENTS).cents
+    except AmountError as exc:
+        raise TierError(exc.message) from None
 
 
 def to_json(tiers: Sequence[Tier]) -> list[list[int]]:

@@ -222,7 +222,7 @@ def test_where_my_dues_went(session: Session, app: Flask, login: Login, audit_di
     close_and_publish(database(app), rnd.id, audit_dir)
     page = login(nia).get("/rounds/my-dues").get_data(as_text=True)
     assert "$5.00" in page and "$4.50" in page and "$0.50" in page
-    assert "50.00 % = $2.25" in page and "30.00 % = $1.35" in page
+    assert "50 % = $2.25" in page and "30 % = $1.35" in page
     # Only Nia voted, so the outcome is her split.
     assert page.count("$2.25") == 2
 

@@ -75,7 +75,7 @@ def test_changing_the_split_keeps_every_revision(session: Session, login: Login)
 @pytest.mark.parametrize(
     ("pcts", "message"),
     [
-        (["50", "30", "10"], "adds up to 90.00 %"),
+        (["50", "30", "10"], "adds up to 90 %"),
         (["120", "-10", "-10"], "between 0 and 100"),
         (["50", "30", "20.005"], "at most two decimals"),
         (["fifty", "30", "20"], "is not a percentage"),

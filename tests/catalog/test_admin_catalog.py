@@ -86,6 +86,33 @@ def test_admin_records_vendors_with_market_share(
     assert "Pixelforge" in page and "leader" in page
 
 
+def test_market_shares_are_read_exactly_or_refused(
+    client: FlaskClient, session: Session, login: Login
+) -> None:
+    """NaN, infinities, exponents and shares finer than a basis point are form errors."""
+    _admin(session, login)
+    base = {"name": "Sharp", "category": "Editors", "website": ""}
+    cases = {
+        "NaN": "not a percentage",
+        "sNaN": "not a percentage",
+        "Infinity": "not a percentage",
+        "1e1": "not a percentage",
+        "12.345": "at most 2 decimal places",
+        "-1": "between 0 and 100 %",
+        "100.01": "between 0 and 100 %",
+    }
+    for text, reason in cases.items():
+        response = client.post("/admin/catalog/vendors/new", data={**base, "market_share": text})
+        assert response.status_code == 400 and reason in response.get_data(as_text=True), text
+    assert session.scalar(select(func.count(Vendor.id)).where(Vendor.name == "Sharp")) == 0
+    ok = client.post("/admin/catalog/vendors/new", data={**base, "market_share": "12.34 %"})
+    assert ok.status_code == 302
+    vendor = session.scalars(select(Vendor).where(Vendor.name == "Sharp")).one()
+    assert vendor.market_share_bp == 1234
+    page = client.get(f"/admin/catalog/vendors/{vendor.id}").get_data(as_text=True)
+    assert 'value="12.34"' in page
+
+
 def test_leaders_by_share_or_by_being_the_largest(session: Session) -> None:
     big = make_vendor(session, share_bp=2000, category="vpn")
     make_vendor(session, share_bp=900, category="vpn")

@@ -86,5 +86,5 @@ def test_vote_close_results_and_recount(page: Any, live_server: LiveServer, tmp_
 
     page.get_by_role("link", name="My dues").click()
     page.get_by_role("link", name="Where my dues went").click()
-    assert page.get_by_text("50.00 % = $2.25").is_visible()
+    assert page.get_by_text("50 % = $2.25").is_visible()
     page.screenshot(path=str(SHOTS / "rounds-my-dues.png"), full_page=True)

@@ -117,7 +117,7 @@ def test_malformed_offers_are_form_errors_and_write_nothing(app: Flask, session:
         "cannot rise": {"tiers-1-price": "1.50"},
         "strictly increase": {"tiers-1-from_seats": "1"},
         "negative": {"tiers-1-price": "-0.90"},
-        "whole cents": {"tiers-1-price": "0.905"},
+        "at most 2 decimal places": {"tiers-1-price": "0.905"},
         "above the largest tier": {"min_seats": "200"},
         "Not a valid integer": {"min_seats": "fifty"},
         "give both": {"tiers-3-from_seats": "300"},
