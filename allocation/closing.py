@@ -18,11 +18,11 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from allocation.audit import write_audit
+from allocation.audit import record_channel_names, write_audit
 from allocation.histogram import outcome, weighted_histogram
 from allocation.models import Round, RoundResult, RoundStatus
-from allocation.rounds import round_channels
-from allocation.tally import counts_by_weight
+from allocation.rounds import class_weights, round_channels
+from allocation.tally import ballots_by_class, counts_by_weight
 from market.clock import next_period
 from market.db import Database, utcnow
 from market.errors import Conflict, DomainError, NotFound
@@ -99,10 +99,23 @@ def _claim(db: Database, round_id: int, now: datetime, report: CloseReport) -> s
             )
         _books_ok(session, "before")
         if rnd.status == RoundStatus.OPEN:
+            _refuse_void_weights(session, rnd)
             rnd.status = RoundStatus.CLOSING.value
             rnd.close_started_at = now
     _timed(report, "claim", started)
     return token
+
+
+def _refuse_void_weights(session: Session, rnd: Round) -> None:
+    """Ballots were cast but the weights count none of them: say so while it can be fixed."""
+    cast_by_class = ballots_by_class(session, rnd.id)
+    weights = class_weights(session, rnd.id)
+    if not cast_by_class or any(weights.get(c, 1000) > 0 for c in cast_by_class):
+        return
+    raise DomainError(
+        f"{sum(cast_by_class.values())} ballots were cast, all by classes weighted 0, so "
+        "none would count. Change the class weights before closing."
+    )
 
 
 def _release(db: Database, round_id: int, token: str) -> None:
@@ -191,6 +204,7 @@ def _publish(db: Database, round_id: int, audit_dir: Path, report: CloseReport) 
             started = time.perf_counter()
             _book(session, rnd)
             started = _timed(report, "book", started)
+            record_channel_names(session, rnd)
             rnd.audit_head, rnd.audit_rows = write_audit(session, rnd, audit_dir)
             started = _timed(report, "audit", started)
             rnd.status = RoundStatus.PUBLISHED.value

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField
+from wtforms import DateField, DecimalField, Field, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    StopValidation,
+)
 
 from allocation.models import RULE_LABELS
 from market.money_web import MoneyField
@@ -35,11 +44,38 @@ class OpenRoundForm(FlaskForm):
     )
 
 
+MILLI = Decimal("0.001")
+MAX_WEIGHT = 100
+
+
+def stored_weight(_form: FlaskForm, field: Field) -> None:
+    """A weight between 0 and 100 in thousandths, the precision it is stored at.
+
+    Runs before any comparison: `NaN` would make NumberRange raise, and a finer value
+    would be stored rounded down without a word.
+    """
+    value = field.data
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise StopValidation("Write a number between 0 and 100, such as 1 or 0.5.")
+    if not 0 <= value <= MAX_WEIGHT:
+        raise StopValidation("A weight is between 0 and 100.")
+    try:
+        exact = value == value.quantize(MILLI)
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        raise StopValidation(
+            f"Weights are kept to three decimals (0.001); {value} is finer than that."
+        )
+
+
 class WeightsForm(FlaskForm):
     """How much each member class's ballots count in this round."""
 
-    consumer = DecimalField("Consumer weight", places=3, validators=[NumberRange(0, 100)])
-    worker = DecimalField("Worker weight", places=3, validators=[NumberRange(0, 100)])
+    consumer = DecimalField(
+        "Consumer weight", places=3, validators=[InputRequired(), stored_weight]
+    )
+    worker = DecimalField("Worker weight", places=3, validators=[InputRequired(), stored_weight])
 
 
 class CloseForm(FlaskForm):

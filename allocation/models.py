@@ -87,6 +87,9 @@ class RoundChannel(Base):
 
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"), primary_key=True)
+    # The channel's name when the round was published: the audit file prints this, so a
+    # later rename never changes a published file's bytes.
+    name: Mapped[str | None] = mapped_column(String(80), default=None)
 
 
 class RoundVoter(Base):

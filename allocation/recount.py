@@ -28,6 +28,15 @@ class AuditFileError(ValueError):
     """The file is not a well-formed softcoop audit file (or its chain is broken)."""
 
 
+def restore(cell: str) -> str:
+    """Undo the app's formula neutralisation of a text cell (market.csvsafe.restore's twin).
+
+    The app prefixes an apostrophe to text starting with = + - @ tab, CR or an apostrophe;
+    kept here so the recount needs nothing but the standard library and numpy.
+    """
+    return cell[1:] if cell[:1] == "'" else cell
+
+
 def chain_start(header_lines: Iterable[str]) -> str:
     """The chain's seed: a hash over the header, so the header cannot change unnoticed."""
     return hashlib.sha256("\n".join(header_lines).encode()).hexdigest()
@@ -79,7 +88,7 @@ def _header(lines: Iterator[str]) -> tuple[AuditFile, list[str]]:
             audit.weights[rec[1]] = int(rec[2])
         elif key == "channel":
             audit.channel_ids.append(int(rec[1]))
-            audit.channel_names.append(rec[2])
+            audit.channel_names.append(restore(rec[2]))
             audit.published_cents.append(int(rec[3]))
         elif key == "receipt":
             return audit, raw  # the column row ends the header

@@ -211,20 +211,52 @@ def _fill_receipts(session: Session, rnd: Round, batch: int = 5000) -> int:
 def set_class_weight(
     session: Session, actor: Member, rnd: Round, member_class: str, weight_milli: int
 ) -> None:
-    """Set how much a class's ballots count in an open round (1000 = 1)."""
+    """Set how much one class's ballots count in an open round (1000 = 1)."""
+    weights = class_weights(session, rnd.id)
+    weights[member_class] = weight_milli
+    set_class_weights(session, actor, rnd, weights)
+
+
+def _no_ballot_would_count(session: Session, rnd: Round, weights: dict[str, int]) -> str:
+    """Why these weights would void the round ('' when some eligible voter's ballot counts)."""
+    voters = dict(
+        session.execute(
+            select(RoundVoter.member_class, func.count())
+            .where(RoundVoter.round_id == rnd.id)
+            .group_by(RoundVoter.member_class)
+        ).all()
+    )
+    if any(w > 0 and (voters.get(cls, 0) or not voters) for cls, w in weights.items()):
+        return ""
+    who = ", ".join(f"{cls}: {n} members" for cls, n in sorted(voters.items())) or "none"
+    return (
+        "With these weights no ballot would count and the pool would carry over. Give a "
+        f"class that has voters a weight above 0 (eligible voters by class: {who})."
+    )
+
+
+def set_class_weights(session: Session, actor: Member, rnd: Round, weights: dict[str, int]) -> None:
+    """Set how much each class's ballots count (1000 = 1), all or nothing."""
     _require_admin(actor)
     if rnd.status != RoundStatus.OPEN:
         raise Conflict("Weights can only change while the round is open.")
-    if member_class not in {c.value for c in MemberClass}:
+    known = {c.value for c in MemberClass}
+    if not set(weights) <= known:
         raise DomainError("Unknown member class.")
-    if not 0 <= weight_milli <= 100_000:
+    if not all(0 <= w <= 100_000 for w in weights.values()):
         raise DomainError("A weight is between 0 and 100.")
+    merged = {**class_weights(session, rnd.id), **weights}
+    problem = _no_ballot_would_count(session, rnd, merged)
+    if problem:
+        raise DomainError(problem)
     session.execute(
         delete(ClassWeight).where(
-            ClassWeight.round_id == rnd.id, ClassWeight.member_class == member_class
+            ClassWeight.round_id == rnd.id, ClassWeight.member_class.in_(list(weights))
         )
     )
-    session.add(ClassWeight(round_id=rnd.id, member_class=member_class, weight_milli=weight_milli))
+    session.add_all(
+        ClassWeight(round_id=rnd.id, member_class=cls, weight_milli=w) for cls, w in weights.items()
+    )
     session.flush()
 
 

@@ -192,14 +192,16 @@ def admin_index() -> ResponseReturnValue:
     return render_template("allocation/admin_index.html", form=form, listing=listing), status
 
 
-@admin_bp.route("/<int:round_id>")
-def admin_round(round_id: int) -> ResponseReturnValue:
+def _admin_round_page(
+    rnd: Round, wform: WeightsForm | None = None, status: int = 200
+) -> tuple[str, int]:
     session = get_session()
-    rnd = rounds.get_round(session, round_id)
-    weights = rounds.class_weights(session, rnd.id)
-    wform = WeightsForm(
-        consumer=Decimal(weights["consumer"]) / 1000, worker=Decimal(weights["worker"]) / 1000
-    )
+    if wform is None:
+        weights = rounds.class_weights(session, rnd.id)
+        wform = WeightsForm(
+            consumer=Decimal(weights["consumer"]) / 1000,
+            worker=Decimal(weights["worker"]) / 1000,
+        )
     return render_template(
         "allocation/admin_round.html",
         rnd=rnd,
@@ -208,7 +210,12 @@ def admin_round(round_id: int) -> ResponseReturnValue:
         pool_cents=balance(session, pool_code(rnd.period)),
         counted=sum(ballots_by_class(session, rnd.id).values()),
         rule=results.rule_label(rnd.rule),
-    )
+    ), status
+
+
+@admin_bp.route("/<int:round_id>")
+def admin_round(round_id: int) -> ResponseReturnValue:
+    return _admin_round_page(rounds.get_round(get_session(), round_id))
 
 
 @admin_bp.route("/<int:round_id>/weights", methods=["POST"])
@@ -217,14 +224,15 @@ def admin_weights(round_id: int) -> ResponseReturnValue:
     rnd = rounds.get_round(session, round_id)
     form = WeightsForm()
     if not form.validate_on_submit():
-        abort(400, "Weights are numbers between 0 and 100.")
+        return _admin_round_page(rnd, form, 400)
+    # Thousandths, exactly: the form refused anything finer, so nothing is rounded here.
+    weights = {cls: int(getattr(form, cls).data * 1000) for cls in ("consumer", "worker")}
     try:
-        for cls in ("consumer", "worker"):
-            value = getattr(form, cls).data
-            rounds.set_class_weight(session, current_member(), rnd, cls, int(value * 1000))
+        rounds.set_class_weights(session, current_member(), rnd, weights)
     except DomainError as exc:
         session.rollback()
-        abort(exc.status_code, exc.message)
+        form.form_errors.append(exc.message)
+        return _admin_round_page(rnd, form, exc.status_code)
     flash("Class weights saved.", "success")
     return redirect(url_for("admin_rounds.admin_round", round_id=round_id))
 

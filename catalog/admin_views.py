@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from typing import TypeVar
@@ -24,6 +23,7 @@ from catalog import browse, services
 from catalog.forms import ChannelForm, KeyImportForm, ProductForm, VendorForm
 from catalog.imports import import_keys
 from catalog.models import Channel, Product, Vendor
+from market import csvsafe
 from market.auth import admin_blueprint, current_member
 from market.errors import DomainError
 from market.money_web import percent
@@ -143,7 +143,7 @@ def seat_usage(vendor_id: int) -> ResponseReturnValue:
     session = get_session()
     vendor = _or_404(lambda: services.get_vendor(session, vendor_id))
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")
     writer.writerow(["product", "kind", "seats_total", "seats_used", "members_holding"])
     writer.writerows(browse.seat_usage(session, vendor.id))
     slug = "".join(c if c.isalnum() else "-" for c in vendor.name.lower()).strip("-")

@@ -142,6 +142,7 @@ class StockLine:
     shelf: Shelf
     holders: int
     low: bool
+    burnt: int = 0  # licences used up by releases (non-reassignable stock never returns)
 
 
 def is_low(left: int | None, total: int | None) -> bool:
@@ -157,16 +158,20 @@ def stock(session: Session, leader_share_bp: int) -> list[StockLine]:
     shelves = _shelve(
         session, [(p, v, c) for p, v, c in rows], leader_ids(session, leader_share_bp)
     )
-    holders = dict(
-        session.execute(
-            select(Claim.product_id, func.count())
-            .where(Claim.released_at.is_(None))
-            .group_by(Claim.product_id)
+    live = func.sum(case((Claim.released_at.is_(None), 1), else_=0))
+    burnt = func.sum(case((Claim.stock_retired.is_(True), 1), else_=0))
+    counts = {
+        pid: (int(h or 0), int(b or 0))
+        for pid, h, b in session.execute(
+            select(Claim.product_id, live, burnt).group_by(Claim.product_id)
         ).all()
-    )
+    }
     return [
         StockLine(
-            s, int(holders.get(s.product.id, 0)), s.product.active and is_low(s.left, s.total)
+            s,
+            counts.get(s.product.id, (0, 0))[0],
+            s.product.active and is_low(s.left, s.total),
+            counts.get(s.product.id, (0, 0))[1],
         )
         for s in shelves
     ]

@@ -5,6 +5,11 @@ on PostgreSQL, in a single statement that also inserts the claim (SQLite's BEGIN
 already serialises writers, so there a select-then-update is safe); seat products bump a
 counter with a guarded UPDATE; partial unique indexes back both up, so a race the
 application misses still cannot hand out a key twice or give a member two live claims.
+
+Releasing a non-reassignable licence burns it (the key is retired, the seat stays counted)
+and the ended claim remembers that (`stock_retired`). The same member claiming again gets
+that very licence back, so claim → release → claim never drains the stock; a link product
+hands back the member's old token. Reassignable keys prefer the member's old key.
 """
 
 from __future__ import annotations
@@ -39,12 +44,12 @@ def standing_problem(member: Member, now: datetime) -> str | None:
     return "Your membership is cancelled, so you cannot claim licences."
 
 
-def _take_key(session: Session, product: Product) -> int | None:
-    """Mark one available key claimed and return its id (None when none is left)."""
+def _take_key(session: Session, product: Product, prefer: int) -> int | None:
+    """Mark one available key claimed (`prefer` first) and return its id (None: none left)."""
     pick = (
         select(LicenceKey.id)
         .where(LicenceKey.product_id == product.id, LicenceKey.status == KeyStatus.AVAILABLE)
-        .order_by(LicenceKey.id)
+        .order_by((LicenceKey.id == prefer).desc(), LicenceKey.id)
         .limit(1)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -77,10 +82,12 @@ def _holds(session: Session, member: Member, product: Product) -> bool:
     return session.scalar(live) is not None
 
 
-def _write_claim(session: Session, member: Member, product: Product, now: datetime) -> Claim:
+def _write_claim(
+    session: Session, member: Member, product: Product, now: datetime, last: Claim | None
+) -> Claim:
     claim = Claim(member_id=member.id, product_id=product.id, claimed_at=now)
     if product.kind == ProductKind.KEY:
-        key_id = _take_key(session, product)
+        key_id = _take_key(session, product, _old_key(last))
         if key_id is None:
             raise Conflict(SOLD_OUT)
         claim.licence_key_id = key_id
@@ -88,7 +95,7 @@ def _write_claim(session: Session, member: Member, product: Product, now: dateti
         if not _take_seat(session, product):
             raise Conflict(SOLD_OUT)
     else:
-        claim.link_token = secrets.token_urlsafe(18)
+        claim.link_token = (last.link_token if last else None) or secrets.token_urlsafe(18)
     session.add(claim)
     session.flush()
     return claim
@@ -102,7 +109,7 @@ PG_CLAIM_KEY = text(
     WITH free AS (
         SELECT id FROM licence_key
         WHERE product_id = :product_id AND status = 'available'
-        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+        ORDER BY id = :prefer DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED
     ), made AS (
         INSERT INTO claim (member_id, product_id, licence_key_id, claimed_at)
         SELECT :member_id, :product_id, free.id, :now FROM free
@@ -118,8 +125,10 @@ PG_CLAIM_KEY = text(
 )
 
 
-def _claim_key_pg(session: Session, member: Member, product: Product, now: datetime) -> int:
-    params = {"product_id": product.id, "member_id": member.id, "now": now}
+def _claim_key_pg(
+    session: Session, member: Member, product: Product, now: datetime, prefer: int
+) -> int:
+    params = {"product_id": product.id, "member_id": member.id, "now": now, "prefer": prefer}
     claim_id, found, taken = session.execute(PG_CLAIM_KEY, params).one()
     if claim_id is not None:
         assert taken == 1
@@ -141,6 +150,57 @@ def _claimable(session: Session, product_id: int) -> Product:
     return product
 
 
+def _last_claim(session: Session, member: Member, product: Product) -> Claim | None:
+    """The member's most recent ended claim on the product, if any."""
+    return session.scalar(
+        select(Claim)
+        .where(
+            Claim.member_id == member.id,
+            Claim.product_id == product.id,
+            Claim.released_at.is_not(None),
+        )
+        .order_by(Claim.stock_retired.desc(), Claim.released_at.desc(), Claim.id.desc())
+        .limit(1)
+    )
+
+
+def _old_key(last: Claim | None) -> int:
+    return last.licence_key_id if last and last.licence_key_id is not None else -1
+
+
+def _take_back(session: Session, member: Member, last: Claim, now: datetime) -> int:
+    """Hand the member the licence their ended claim burnt (the stock moves to the new claim).
+
+    The conditional UPDATE is the hand-over: of two racing requests of the member, the
+    second matches no row and is told they already hold it.
+    """
+    moved = session.execute(
+        update(Claim)
+        .where(Claim.id == last.id, Claim.stock_retired.is_(True))
+        .values(stock_retired=False)
+        .execution_options(synchronize_session=False)
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        raise Conflict(ALREADY_HELD)
+    if last.licence_key_id is not None:
+        session.execute(
+            update(LicenceKey)
+            .where(LicenceKey.id == last.licence_key_id)
+            .values(status=KeyStatus.CLAIMED.value),
+            execution_options={"synchronize_session": False},
+        )
+    made = Claim(
+        member_id=member.id,
+        product_id=last.product_id,
+        licence_key_id=last.licence_key_id,
+        link_token=last.link_token,
+        claimed_at=now,
+    )
+    session.add(made)
+    session.flush()
+    return made.id
+
+
 def claim(session: Session, member: Member, product_id: int, now: datetime | None = None) -> int:
     """Give the member one licence of the product, or refuse with a reason; all or nothing.
 
@@ -151,15 +211,21 @@ def claim(session: Session, member: Member, product_id: int, now: datetime | Non
     problem = standing_problem(member, now)
     if problem:
         raise Forbidden(problem)
-    if product.kind == ProductKind.KEY and session.get_bind().dialect.name == "postgresql":
-        return _claim_key_pg(session, member, product, now)
+    last = _last_claim(session, member, product)
+    burnt = last is not None and last.stock_retired
+    if not burnt and product.kind == ProductKind.KEY and _is_pg(session):
+        return _claim_key_pg(session, member, product, now, _old_key(last))
     if _holds(session, member, product):
         raise Conflict(ALREADY_HELD)
     # A savepoint, so a lost race (the partial unique index fires) undoes the key or seat
     # we took and the request can still answer with a clear message.
     savepoint = session.begin_nested()
     try:
-        made = _write_claim(session, member, product, now)
+        if burnt:
+            assert last is not None
+            made_id = _take_back(session, member, last, now)
+        else:
+            made_id = _write_claim(session, member, product, now, last).id
     except IntegrityError:
         savepoint.rollback()
         raise Conflict(ALREADY_HELD) from None
@@ -167,13 +233,19 @@ def claim(session: Session, member: Member, product_id: int, now: datetime | Non
         savepoint.rollback()
         raise
     savepoint.commit()
-    return made.id
+    return made_id
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _end(session: Session, claim: Claim, product: Product, reason: str, now: datetime) -> None:
     """End a live claim; reassignable stock goes back on the shelf, the rest is retired."""
     claim.released_at = now
     claim.end_reason = reason
+    # Burnt stock is kept for this member: claiming again hands the same licence back.
+    claim.stock_retired = not product.reassignable and product.kind != ProductKind.LINK
     if claim.licence_key_id is not None:
         status = KeyStatus.AVAILABLE if product.reassignable else KeyStatus.RETIRED
         session.execute(

@@ -151,6 +151,9 @@ class Claim(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     end_reason: Mapped[str | None] = mapped_column(String(12), default=None)
+    # Set when ending this claim burnt its stock (a retired key, a seat never given back):
+    # the same member claiming again gets that licence back instead of a fresh one.
+    stock_retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     def __repr__(self) -> str:
         return f"<Claim id={self.id} member={self.member_id} product={self.product_id}>"

@@ -59,6 +59,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
             "market.nav",
             "market.home",
             "market.invariants",
+            "market.csvsafe",
         ],
         False,
     ),

@@ -5,7 +5,6 @@ Each report is a fixed number of queries, however many months or rows there are.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
+from market import csvsafe
 from market.billing.models import DuesInvoice
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.ledger.services import PAID_OUT, RESERVE
@@ -223,11 +223,6 @@ def transactions(
     return rows, page, pages
 
 
-def _cell(value: str) -> str:
-    # Spreadsheets run cells that start like formulas; keep exports inert.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
 def csv_export(session: Session, flt: LedgerFilter) -> str:
     """Every posting of the filtered transactions as CSV (amounts in major units)."""
     query = (
@@ -236,7 +231,7 @@ def csv_export(session: Session, flt: LedgerFilter) -> str:
         .execution_options(yield_per=500)
     )
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow(
         ["txn_id", "occurred_at", "kind", "key", "memo", "account", "amount", "currency"]
     )
@@ -245,16 +240,16 @@ def csv_export(session: Session, flt: LedgerFilter) -> str:
     return out.getvalue()
 
 
-def _posting_rows(txn: LedgerTransaction) -> Iterable[list[str]]:
+def _posting_rows(txn: LedgerTransaction) -> Iterable[list[object]]:
     for p in txn.postings:
         amount: Decimal = Money(p.amount_cents, p.account.currency).decimal()
         yield [
             str(txn.id),
             txn.occurred_at.isoformat(),
             txn.kind,
-            _cell(txn.key),
-            _cell(txn.memo),
+            txn.key,
+            txn.memo,
             p.account.code,
-            str(amount),
+            amount,
             p.account.currency,
         ]

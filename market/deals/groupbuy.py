@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from market.db import utcnow
 from market.deals.models import Commitment, Deal
 from market.deals.states import Status
 from market.errors import Conflict, Forbidden, NotFound
-from market.members.models import Member
+from market.members.models import Member, MemberStatus
 
 # Members see deals whose terms are agreed; open negotiations stay between admins and vendor.
 VISIBLE = (Status.ACCEPTED, Status.ACTIVE, Status.LAPSED, Status.EXPIRED)
@@ -96,18 +96,41 @@ def withdraw(session: Session, member: Member, deal: Deal, now: datetime | None 
         raise Conflict("You have not committed to this group buy.")
 
 
-def committed_count(session: Session, deal: Deal) -> int:
-    """How many members are committed to the deal."""
-    query = select(func.count(Commitment.id)).where(Commitment.deal_id == deal.id)
-    return session.scalar(query) or 0
+def _good_standing(now: datetime) -> ColumnElement[bool]:
+    """SQL twin of Member.in_good_standing(now)."""
+    return or_(
+        Member.status == MemberStatus.ACTIVE.value,
+        and_(Member.status == MemberStatus.PAST_DUE.value, Member.grace_until > now),
+    )
 
 
-def committed_members(session: Session, deal: Deal) -> list[Member]:
-    """The committed members, in order of commitment."""
+def commitment_counts(session: Session, deal: Deal, now: datetime) -> tuple[int, int]:
+    """(commitments that count: members in good standing at `now`, all commitments)."""
+    counting = func.sum(case((_good_standing(now), 1), else_=0))
+    row = session.execute(
+        select(counting, func.count(Commitment.id))
+        .select_from(Commitment)
+        .join(Member, Member.id == Commitment.member_id)
+        .where(Commitment.deal_id == deal.id)
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def committed_count(session: Session, deal: Deal, now: datetime | None = None) -> int:
+    """How many committed members are in good standing at `now`: only they tip a deal.
+
+    A member whose dues lapse after committing still has the commitment (it counts again
+    once they pay), but a lapsed member never makes the co-op spend a channel's money.
+    """
+    return commitment_counts(session, deal, now or utcnow())[0]
+
+
+def committed_members(session: Session, deal: Deal, now: datetime | None = None) -> list[Member]:
+    """The committed members in good standing at `now`, in order of commitment."""
     query = (
         select(Member)
         .join(Commitment, Commitment.member_id == Member.id)
-        .where(Commitment.deal_id == deal.id)
+        .where(Commitment.deal_id == deal.id, _good_standing(now or utcnow()))
         .order_by(Commitment.id)
     )
     return list(session.scalars(query))
@@ -117,11 +140,12 @@ def committed_members(session: Session, deal: Deal) -> list[Member]:
 class Progress:
     """A group buy's progress toward its threshold."""
 
-    committed: int
+    committed: int  # members in good standing who committed: the count that tips it
     needed: int
     percent: int
     mine: bool
     open: bool
+    not_counting: int = 0  # commitments of members whose dues are not paid up
 
     @property
     def reached(self) -> bool:
@@ -134,7 +158,7 @@ def progress(
 ) -> Progress:
     """Progress toward N, whether this member committed, and whether it is still open."""
     now = now or utcnow()
-    count = committed_count(session, deal)
+    count, every = commitment_counts(session, deal, now)
     needed = deal.min_members or 0
     mine = member is not None and (
         session.scalar(
@@ -152,4 +176,4 @@ def progress(
         and now < deal.deadline
     )
     percent = 100 if needed == 0 else min(100, count * 100 // needed)
-    return Progress(count, needed, percent, mine, bool(is_open))
+    return Progress(count, needed, percent, mine, bool(is_open), every - count)

@@ -19,7 +19,9 @@ def group_buy_card(session: Session, member: Member) -> HomeCard | None:
     deal = buys[0]
     progress = groupbuy.progress(session, deal, member)
     name = deal_view(session, deal).product.name
-    text = f"{name}: {progress.committed} of {progress.needed} members have committed"
+    text = (
+        f"{name}: {progress.committed} of {progress.needed} members in good standing have committed"
+    )
     if deal.deadline is not None:
         text += f", by {deal.deadline:%d %B}"
     text += ". You are in." if progress.mine else "."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -216,20 +217,71 @@ def offer_cost(offer: DealOffer, seats: int) -> int:
     return cost_cents(from_json(offer.tiers), offer.min_seats, max(seats, offer.min_seats))
 
 
+def ratified_terms(deal: Deal, offer: DealOffer) -> dict[str, Any]:
+    """The exact terms a ratification of this offer puts to the members (stored with it)."""
+    seats = seats_to_price(deal, offer)
+    monthly = offer_cost(offer, seats)
+    return {
+        "offer_id": offer.id,
+        "tiers": offer.tiers,
+        "min_seats": offer.min_seats,
+        "term_months": offer.term_months,
+        "seats": seats,
+        "monthly_cents": monthly,
+        "total_cents": monthly * offer.term_months,
+    }
+
+
+def _same_offer(terms: Any, offer: DealOffer) -> bool:
+    """Whether ratified terms are this offer's: its tiers, minimum and term, exactly."""
+    if not isinstance(terms, dict):
+        return False  # a ratification from before terms were recorded binds nothing
+    return (
+        from_json(terms.get("tiers") or []) == from_json(offer.tiers)
+        and terms.get("min_seats") == offer.min_seats
+        and terms.get("term_months") == offer.term_months
+    )
+
+
 def require_ratified(
-    session: Session, deal: Deal, cost: int, ratify_above: int, currency: str = "usd"
+    session: Session,
+    deal: Deal,
+    offer: DealOffer,
+    cost: int,
+    ratify_above: int,
+    currency: str = "usd",
 ) -> None:
-    """Refuse when the cost is above the ratification limit and members have not ratified."""
+    """Refuse when the cost is above the admins' limit and members have not ratified these
+    exact terms (tiers, minimum, term) at no more than the total commitment they agreed."""
     if cost <= ratify_above:
         return
-    from market.proposals.results import ratification_passed
+    from market.proposals.models import Proposal
+    from market.proposals.results import proposal_passed
 
-    passed, reason = ratification_passed(session, "deal", deal.id)
+    money = Money(cost, currency).format
+    why = (
+        f"This deal costs {money()} a month, above the "
+        f"{Money(ratify_above, currency).format()} that admins may agree alone; the members "
+        "must ratify it first."
+    )
+    proposals = session.scalars(
+        select(Proposal)
+        .where(Proposal.subject_kind == "deal", Proposal.subject_id == deal.id)
+        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
+    ).all()
+    match = next((p for p in proposals if _same_offer(p.terms, offer)), None)
+    if match is None:
+        other = " The members ratified other terms; these need their own vote." if proposals else ""
+        raise Conflict(f"{why}{other} No proposal ratifies offer #{offer.id} yet.")
+    passed, reason = proposal_passed(session, match)
     if not passed:
+        raise Conflict(f"{why} {reason}")
+    total, ratified = cost * offer.term_months, int(match.terms.get("total_cents") or 0)
+    if total > ratified:
         raise Conflict(
-            f"This deal costs {Money(cost, currency).format()} a month, above the "
-            f"{Money(ratify_above, currency).format()} that admins may agree alone; the members "
-            f"must ratify it first. {reason}"
+            f"{why} The members ratified a total commitment of "
+            f"{Money(ratified, currency).format()}; this would commit "
+            f"{Money(total, currency).format()}, so it needs its own vote."
         )
 
 
@@ -250,7 +302,8 @@ def accept(
     check_move(deal.status, Status.ACCEPTED, party)
     offer = latest_offer(session, deal)
     assert offer is not None  # offered/countered always follows an offer row
-    require_ratified(session, deal, offer_cost(offer, seats_to_price(deal, offer)), ratify_above)
+    cost = offer_cost(offer, seats_to_price(deal, offer))
+    require_ratified(session, deal, offer, cost, ratify_above)
     deal.accepted_offer_id = offer.id
     apply_move(
         session,
@@ -305,12 +358,17 @@ def start_ratification(
     if offer is None or deal.status not in (Status.OFFERED, Status.COUNTERED):
         raise Conflict("There are no terms to ratify yet: wait for the vendor's offer.")
     vendor = session.get(Vendor, deal.vendor_id)
-    seats = seats_to_price(deal, offer)
-    cost = Money(offer_cost(offer, seats), currency).format()
+    terms = ratified_terms(deal, offer)
+    seats = terms["seats"]
+    cost = Money(terms["monthly_cents"], currency).format()
+    total = Money(terms["total_cents"], currency).format()
     body = (
-        f"Ratify the deal **{deal.title}** with {vendor.name if vendor else 'the vendor'}: "
+        f"Ratify offer #{offer.id} for the deal **{deal.title}** with "
+        f"{vendor.name if vendor else 'the vendor'}: "
         f"{describe_tiers(from_json(offer.tiers), currency)}; minimum {offer.min_seats} "
-        f"seats, {offer.term_months} months. At {seats} seats it costs **{cost} a month**."
+        f"seats, {offer.term_months} months. At {seats} seats it costs **{cost} a month**, "
+        f"a total commitment of **{total}**. Only these terms are ratified: any other offer, "
+        "or a larger total commitment, needs its own vote."
     )
     proposal = start_proposal(
         session,
@@ -320,5 +378,6 @@ def start_ratification(
         closes_at,
         subject_kind="deal",
         subject_id=deal.id,
+        terms=terms,
     )
     return proposal.id

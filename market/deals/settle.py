@@ -79,7 +79,8 @@ def settle_deal(
     assert offer is not None
     if not deal.group_buy:
         return _tip(session, deal, offer, deal.seats_wanted, currency, ratify_above, now)
-    count = committed_count(session, deal)  # read after the claim: no commitment can slip in
+    # Read after the claim (no commitment can slip in); only members in good standing now count.
+    count = committed_count(session, deal, now)
     needed = deal.min_members or 0
     assert deal.deadline is not None
     if count >= needed:
@@ -106,7 +107,7 @@ def _tip(
 ) -> Settlement:
     seats = max(members, offer.min_seats)
     cost = offer_cost(offer, seats)
-    require_ratified(session, deal, cost, ratify_above, currency)
+    require_ratified(session, deal, offer, cost, ratify_above, currency)
     channel = session.get(Channel, deal.channel_id)
     product = session.get(Product, deal.product_id)
     assert channel is not None and product is not None
@@ -135,7 +136,7 @@ def _tip(
     if deal.group_buy:
         notify_many(
             session,
-            committed_members(session, deal),
+            committed_members(session, deal, now),
             "deal_tipped",
             f"Group buy tipped: {deal.title}",
             f"{members} members committed, so the co-op bought {seats} seats of "
@@ -150,7 +151,7 @@ def _lapse(session: Session, deal: Deal, count: int, needed: int, now: datetime)
     apply_move(session, deal, Status.LAPSED, Actor.SYSTEM, note=note, now=now)
     notify_many(
         session,
-        committed_members(session, deal),
+        committed_members(session, deal, now),
         "deal_lapsed",
         f"Group buy lapsed: {deal.title}",
         f"Only {count} of the {needed} members needed committed by the deadline, so the "

@@ -50,6 +50,10 @@ class Member(Base):
     status: Mapped[str] = mapped_column(String(16), default=MemberStatus.PENDING.value)
     grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Whether emails may quote what other members wrote (proposal titles, outcomes); off
+    # unless the member turns it on: the co-op's address never carries a member's words
+    # to someone who did not ask for them.
+    email_member_text: Mapped[bool] = mapped_column(Boolean, default=False)
 
     # flask-login protocol
     is_active = True

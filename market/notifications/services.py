@@ -1,8 +1,17 @@
-"""Notify members (inbox + email outbox) and read the inbox. Flush, never commit."""
+"""Notify members (inbox + email outbox) and read the inbox. Flush, never commit.
+
+What the co-op says and what a member wrote are kept apart (`Quote`). The inbox shows
+both (on the site, as text). An email from the co-op's address quotes a member's words
+only to members who asked for that (`Member.email_member_text`), and to many members only
+when an admin wrote or vetted them; links in quoted words are defanged so no mail client
+makes them clickable. Everyone else gets the co-op's own sentence and the site link.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, has_app_context
@@ -23,12 +32,67 @@ def _base_url(given: str | None) -> str:
     return str(current_app.config.get("BASE_URL", "")) if has_app_context() else ""
 
 
+@dataclass(frozen=True)
+class Quote:
+    """Words a member wrote, quoted in a notification (a title, and maybe a longer text)."""
+
+    title: str
+    text: str = ""
+    author_id: int | None = None
+    vetted: bool = False  # written (or vetted) by an admin: may go to many members
+
+
+# Anything a mail client would turn into a link: URLs, www., e-mail addresses, bare domains.
+LINKISH = re.compile(
+    r"(?i)(?:\b[a-z][a-z0-9+.-]*:(?://)?\S+|\bwww\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|\b(?:[\w-]+\.)+[a-z]{2,}\b(?:/\S*)?)"
+)
+
+SCHEME = re.compile(r"(?i)[a-z][a-z0-9+.-]*:")
+
+
+def defang(text: str) -> str:
+    """Member text with every link-like piece made inert: evil.example → evil[.]example."""
+
+    def inert(match: re.Match[str]) -> str:
+        piece = match.group(0)
+        if SCHEME.match(piece):
+            piece = piece.replace(":", "[:]", 1)
+        return piece.replace(".", "[.]").replace("@", "[at]")
+
+    return LINKISH.sub(inert, text)
+
+
+def _quotes_for(member: Member, quote: Quote | None, recipients: int) -> bool:
+    """Whether this member's email may carry the quoted member text."""
+    if quote is None:
+        return False
+    if member.id == quote.author_id:
+        return True  # their own words
+    return member.email_member_text and (quote.vetted or recipients == 1)
+
+
 def _email_body(member: Member, body: str, link: str | None, base_url: str) -> str:
     lines = [f"Hello {member.display_name},", "", body]
     if link:
         lines += ["", f"{base_url.rstrip('/')}{link}"]
     lines += ["", "— Commons Software Co-op"]
     return "\n".join(lines)
+
+
+def _inbox_text(subject: str, body: str, quote: Quote | None) -> tuple[str, str]:
+    if quote is None:
+        return subject, body
+    full = f"{body}\n\n{quote.text}" if quote.text else body
+    return f"{subject}: {quote.title}", full
+
+
+def _email_text(subject: str, body: str, quote: Quote | None, quoted: bool) -> tuple[str, str]:
+    if quote is None or not quoted:
+        return subject, body
+    title = " ".join(defang(quote.title).split())
+    said = f"\n\nA member wrote:\n\n{defang(quote.text)}" if quote.text else ""
+    return f"{subject}: {title}", f"{body}\n\n“{title}”{said}"
 
 
 def notify(
@@ -39,10 +103,12 @@ def notify(
     body: str,
     link: str | None = None,
     *,
+    quote: Quote | None = None,
     base_url: str | None = None,
 ) -> Notification:
     """Put a notification in the member's inbox and queue the same news as an email."""
-    return notify_many(session, [member], kind, subject, body, link, base_url=base_url)[0]
+    made = notify_many(session, [member], kind, subject, body, link, quote=quote, base_url=base_url)
+    return made[0]
 
 
 def notify_many(
@@ -53,27 +119,45 @@ def notify_many(
     body: str,
     link: str | None = None,
     *,
+    quote: Quote | None = None,
     base_url: str | None = None,
 ) -> list[Notification]:
-    """notify() for many members at once (one flush)."""
-    subject = subject[:200]
+    """notify() for many members at once (one flush).
+
+    `subject` and `body` are the co-op's words; a member's words go in `quote`.
+    """
     base = _base_url(base_url)
+    everyone = list(members)
+    inbox_subject, inbox_body = _inbox_text(subject, body, quote)
     made = []
-    for member in members:
+    for member in everyone:
         note = Notification(
-            member_id=member.id, kind=kind[:40], subject=subject, body=body, link=link
+            member_id=member.id,
+            kind=kind[:40],
+            subject=inbox_subject[:200],
+            body=inbox_body,
+            link=link,
         )
         session.add(note)
+        mail_subject, mail_body = _email_text(
+            subject, body, quote, _quotes_for(member, quote, len(everyone))
+        )
         session.add(
             OutboxMessage(
                 to_email=member.email,
-                subject=subject,
-                body=_email_body(member, body, link, base),
+                subject=" ".join(mail_subject.split())[:200],  # one header line, always
+                body=_email_body(member, mail_body, link, base),
             )
         )
         made.append(note)
     session.flush()
     return made
+
+
+def set_email_member_text(session: Session, member: Member, on: bool) -> None:
+    """Whether the member's emails may quote other members' words."""
+    member.email_member_text = on
+    session.flush()
 
 
 def unread_count(session: Session, member: Member) -> int:

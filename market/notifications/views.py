@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from market.auth import current_member
 from market.errors import DomainError
 from market.notifications import services
-from market.notifications.forms import ButtonForm
+from market.notifications.forms import ButtonForm, PreferencesForm
 from market.webdb import get_session
 
 bp = Blueprint("notifications", __name__, url_prefix="/inbox")
@@ -23,7 +23,20 @@ bp = Blueprint("notifications", __name__, url_prefix="/inbox")
 def inbox() -> ResponseReturnValue:
     member = current_member()
     notes = services.inbox(get_session(), member)
-    return render_template("notifications/inbox.html", notes=notes, form=ButtonForm())
+    prefs = PreferencesForm(email_member_text=member.email_member_text)
+    return render_template("notifications/inbox.html", notes=notes, form=ButtonForm(), prefs=prefs)
+
+
+@bp.route("/preferences", methods=["POST"])
+def preferences() -> ResponseReturnValue:
+    form = PreferencesForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.set_email_member_text(
+        get_session(), current_member(), bool(form.email_member_text.data)
+    )
+    flash("Email preferences saved.", "success")
+    return redirect(url_for("notifications.inbox"))
 
 
 def _same_site(link: str | None) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -61,6 +63,9 @@ class Proposal(Base):
     # What the proposal ratifies, if anything (e.g. 'deal', 42); read by ratification_passed.
     subject_kind: Mapped[str | None] = mapped_column(String(32), default=None)
     subject_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The exact terms a ratification puts to the members (a deal: offer id, tiers, minimum
+    # seats, term, seats priced, monthly and total cents); accepting other terms needs another.
+    terms: Mapped[Any] = mapped_column(JSON, default=None, nullable=True)
 
     def is_open(self, now: datetime) -> bool:
         """Members may take positions until the closing time."""

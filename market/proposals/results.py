@@ -86,18 +86,22 @@ def _turnout(session: Session, proposal: Proposal, now: datetime) -> tuple[int, 
     return eligible, voted_eligible, list(not_voted)
 
 
-def results(session: Session, proposal: Proposal, now: datetime | None = None) -> Results:
-    """The proposal's results as of now."""
+def results(
+    session: Session, proposal: Proposal, now: datetime | None = None, names: bool = True
+) -> Results:
+    """The proposal's results as of now; without `names`, counts only (no who, no reasons)."""
     now = now or utcnow()
     is_open = proposal.is_open(now)
     visible = not is_open or proposal.results_while_open
     counts = _counts(session, proposal)
     eligible, voted_eligible, not_voted = _turnout(session, proposal, now)
+    if not names:
+        not_voted = []
     return Results(
         visible=visible,
         is_open=is_open,
         counts=[(s.value, counts.get(s.value, 0)) for s in Stance] if visible else [],
-        positions=_positions(session, proposal) if visible else [],
+        positions=_positions(session, proposal) if visible and names else [],
         blocked=visible and counts.get(Stance.BLOCK.value, 0) > 0,
         not_voted=not_voted,
         not_voted_total=eligible - voted_eligible,
@@ -134,7 +138,6 @@ def ratification_passed(
     session: Session, subject_kind: str, subject_id: int, now: datetime | None = None
 ) -> tuple[bool, str]:
     """Whether the latest proposal ratifying this subject closed with agree > disagree, no block."""
-    now = now or utcnow()
     proposal = session.scalar(
         select(Proposal)
         .where(Proposal.subject_kind == subject_kind, Proposal.subject_id == subject_id)
@@ -143,6 +146,14 @@ def ratification_passed(
     )
     if proposal is None:
         return False, "No proposal to ratify this has been put to the members yet."
+    return proposal_passed(session, proposal, now)
+
+
+def proposal_passed(
+    session: Session, proposal: Proposal, now: datetime | None = None
+) -> tuple[bool, str]:
+    """Whether a proposal closed with agree > disagree and no block, and why (not)."""
+    now = now or utcnow()
     if proposal.is_open(now):
         return (
             False,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market.db import utcnow
 from market.errors import Conflict, DomainError, Forbidden, NotFound
 from market.members.models import Member, good_standing
-from market.notifications.services import notify, notify_many
+from market.notifications.services import Quote, notify, notify_many
 from market.proposals.models import Position, PositionChange, Proposal, Stance
 from market.proposals.results import has_standing_block
 
@@ -54,6 +55,7 @@ def start_proposal(
     results_while_open: bool = True,
     subject_kind: str | None = None,
     subject_id: int | None = None,
+    terms: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Proposal:
     """Put a proposal to the members; subject_kind/id ties it to e.g. a deal to ratify."""
@@ -75,6 +77,7 @@ def start_proposal(
         results_while_open=results_while_open,
         subject_kind=subject_kind,
         subject_id=subject_id,
+        terms=terms,
         created_at=now,
     )
     session.add(proposal)
@@ -82,8 +85,16 @@ def start_proposal(
     return proposal
 
 
+def can_read_deliberation(member: Member, now: datetime | None = None) -> bool:
+    """Who wrote what and who took which position: for members in good standing (and admins).
+
+    Everyone else (a sign-up who has not paid, a lapsed member) sees titles and counts.
+    """
+    return member.is_admin or member.in_good_standing(now or utcnow())
+
+
 def get_proposal_for_member(session: Session, member: Member, proposal_id: int) -> Proposal:
-    """A proposal a logged-in member may read (every member may read every proposal)."""
+    """A proposal a logged-in member may open (its text and names: can_read_deliberation)."""
     proposal = session.get(Proposal, proposal_id)
     if proposal is None:
         raise NotFound("No such proposal.")
@@ -198,6 +209,12 @@ def _link(proposal: Proposal) -> str:
     return f"/decisions/{proposal.id}"
 
 
+def _title_quote(proposal: Proposal, author: Member | None, text: str = "") -> Quote:
+    """The proposal's member-written words, vetted when an admin wrote them."""
+    vetted = author is not None and author.is_admin
+    return Quote(proposal.title, text, proposal.author_id, vetted)
+
+
 def _notify_closed(session: Session, proposal: Proposal) -> None:
     author = session.get(Member, proposal.author_id)
     voters = select(Member).join(Position, Position.member_id == Member.id)
@@ -206,24 +223,25 @@ def _notify_closed(session: Session, proposal: Proposal) -> None:
         for m in session.scalars(voters.where(Position.proposal_id == proposal.id))
         if m.id != proposal.author_id
     ]
-    title = proposal.title
     notify_many(
         session,
         participants,
         "proposal.closed",
-        f"Closed: {title}",
-        f"The proposal “{title}” has closed. The results are on its page.",
+        "A proposal you took part in has closed",
+        "The proposal has closed. The results are on its page.",
         _link(proposal),
+        quote=_title_quote(proposal, author),
     )
     if author is not None:
         notify(
             session,
             author,
             "proposal.closed",
-            f"Your proposal closed: {title}",
-            f"“{title}” has closed. Please write its outcome, "
+            "Your proposal closed",
+            "Your proposal has closed. Please write its outcome, "
             "so the members know what happens next.",
             _link(proposal),
+            quote=_title_quote(proposal, author),
         )
 
 
@@ -252,13 +270,20 @@ def write_outcome(
     proposal.outcome_at = now
     session.flush()
     flagged = has_standing_block(session, proposal)
-    flag = "\n\n(It closed with a block, so it is flagged for discussion.)" if flagged else ""
-    members = session.scalars(select(Member).where(good_standing(now)).order_by(Member.id))
+    flag = " It closed with a block, so it is flagged for discussion." if flagged else ""
+    # An admin's outcome speaks for the co-op and goes to every member in good standing;
+    # a member's goes to those who took part (the inbox of each, and their email only if
+    # they asked to receive members' words), never to everyone on one member's say-so.
+    members = select(Member).where(good_standing(now)).order_by(Member.id)
+    if not actor.is_admin:
+        took_part = select(Position.member_id).where(Position.proposal_id == proposal.id)
+        members = members.where(or_(Member.id.in_(took_part), Member.id == proposal.author_id))
     notify_many(
         session,
-        members,
+        session.scalars(members),
         "proposal.outcome",
-        f"Outcome: {proposal.title}",
-        f"{proposal.outcome}{flag}",
+        "The outcome of a proposal is written",
+        f"The outcome of a proposal has been written.{flag} Read it on the proposal's page.",
         _link(proposal),
+        quote=Quote(proposal.title, proposal.outcome or "", actor.id, actor.is_admin),
     )

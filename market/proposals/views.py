@@ -26,10 +26,14 @@ def _load(proposal_id: int) -> Proposal:
         abort(exc.status_code)
 
 
+def _names() -> bool:
+    return services.can_read_deliberation(current_member())
+
+
 @bp.route("/")
 def proposal_list() -> ResponseReturnValue:
     open_, closed = read.list_proposals(get_session())
-    return render_template("proposals/list.html", open_=open_, closed=closed)
+    return render_template("proposals/list.html", open_=open_, closed=closed, names=_names())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -65,13 +69,15 @@ def _detail(
     member = current_member()
     now = utcnow()
     mine = read.my_position(session, proposal, member)
+    names = services.can_read_deliberation(member, now)
     if form is None:
         form = PositionForm(data={"stance": mine.stance, "reason": mine.reason} if mine else None)
     page = render_template(
         "proposals/detail.html",
         proposal=proposal,
-        author=proposal_author(proposal),
-        results=read.results(session, proposal, now),
+        author=proposal_author(proposal) if names else None,
+        names=names,
+        results=read.results(session, proposal, now, names=names),
         mine=mine,
         my_history=read.history(session, proposal, member),
         form=form,
@@ -126,15 +132,17 @@ def position(proposal_id: int) -> ResponseReturnValue:
 def history(proposal_id: int) -> ResponseReturnValue:
     proposal = _load(proposal_id)
     session = get_session()
+    names = _names()
     visible = read.results(session, proposal).visible
-    changes = read.history(session, proposal) if visible else []
+    changes = read.history(session, proposal) if visible and names else []
     return render_template(
         "proposals/history.html",
         proposal=proposal,
         visible=visible,
+        names=names,
         changes=changes,
         labels=STANCE_LABELS,
-    )
+    ), 200 if names else 403
 
 
 @bp.route("/<int:proposal_id>/outcome", methods=["GET", "POST"])

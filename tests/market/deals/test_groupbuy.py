@@ -181,3 +181,30 @@ def test_expired_terms_end_active_deals(app: Flask, session: Session) -> None:
     assert f"deal {deal.id}: expired" in result.output
     session.expire_all()
     assert deal.status == "expired"
+
+
+def test_only_members_in_good_standing_at_settle_time_tip_a_group_buy(
+    session: Session, login: Login
+) -> None:
+    channel = make_channel(session)
+    fund_channel(session, channel, 18_000)
+    deal, _ = make_deal(session, channel=channel, stage="accepted", min_members=50)
+    paying = _commit_many(session, deal, 47)
+    paying[0].start_grace(3)  # past due but within grace: still in good standing
+    for member in _commit_many(session, deal, 5):
+        member.status = "lapsed"  # their dues lapsed after they committed
+    session.flush()
+    admin = login(make_member(session, admin=True))
+    page = admin.get(f"/admin/deals/{deal.id}").get_data(as_text=True)
+    assert "47 of 50" in page and "5 more committed but their dues are not paid up" in page
+    waiting = admin.post(f"/admin/deals/{deal.id}/settle", follow_redirects=True)
+    assert "47 of 50 members have committed" in waiting.get_data(as_text=True)
+    session.expire_all()
+    assert deal.status == "accepted" and deal.settled_at is None
+
+    late_payers = _commit_many(session, deal, 3)
+    assert admin.post(f"/admin/deals/{deal.id}/settle").status_code == 302
+    session.expire_all()
+    assert deal.status == "active" and deal.seats_bought == 50
+    tipped = session.scalars(select(Notification).where(Notification.kind == "deal_tipped"))
+    assert sorted(n.member_id for n in tipped) == sorted(m.id for m in paying + late_payers)
