@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from allocation.cli import rounds_cli
     from allocation.home import vote_card
     from allocation.payout_views import admin_payouts_bp
+    from allocation.receipt_views import find_receipt  # noqa: F401  (routes on bp)
     from allocation.views import admin_bp, bp
     from market.home import register_card
     from market.nav import register_nav

@@ -132,6 +132,7 @@ def cast_ballot(session: Session, member: Member, round_id: int, split: Mapping[
     session.flush()
     salt = secrets.token_hex(16)
     ballot.receipt = splits.receipt(rnd.id, ballot.id, text, salt)
+    ballot.salt = salt
     session.add_all(
         BallotShare(
             ballot_id=ballot.id,

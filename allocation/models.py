@@ -138,8 +138,11 @@ class Ballot(Base):
     abstain: Mapped[bool] = mapped_column(Boolean, default=False)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     carried_over: Mapped[bool] = mapped_column(Boolean, default=False)
-    # sha256(round id, ballot id, split, salt); the salt is shown to the member once, not kept.
+    # sha256(round id, ballot id, split, salt). The salt keeps the public receipt from being
+    # recomputed by anyone else; it is kept so the member can see it again (My receipts) and
+    # recompute their receipt. Keeping it links nothing new: this row names the member anyway.
     receipt: Mapped[str | None] = mapped_column(String(64), default=None)
+    salt: Mapped[str | None] = mapped_column(String(32), default=None)
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from allocation import splits
-from allocation.models import RULE_LABELS, Ballot, Round, RoundResult, RoundStatus, Rule
+from allocation.models import RULE_LABELS, Round, RoundResult, Rule
 from catalog.models import Channel
-from market.money import Money, fee_split, format_bp, largest_remainder
 
 CHART_WIDTH = 640
 LABEL_WIDTH = 150
@@ -45,6 +43,27 @@ class Results:
     chart_height: int
     chart_width: int
     label_width: int
+
+
+RULE_EXPLAINED = {
+    Rule.INDEPENDENT_MARKETS: (
+        "each channel gets the median of the members' shares for it and of a set of "
+        '"phantom" values, moved together until the shares add up to exactly 100 % '
+        "(Freeman et al. 2019). No member can bring the outcome closer to their own split "
+        "by misstating it."
+    ),
+    Rule.CONSENSUS: (
+        "each channel gets its k-th largest share among the ballots, with one k for all "
+        "channels chosen so the shares add up to exactly 100 % (the rule of UBC's "
+        "voter-funded media)."
+    ),
+    Rule.MEAN: "each channel gets the weighted average of the members' shares for it.",
+}
+
+
+def rule_explained(rule: str) -> str:
+    """One sentence a member reads on how the rule turns splits into shares."""
+    return RULE_EXPLAINED[Rule(rule)]
 
 
 def pct(share: float) -> str:
@@ -99,78 +118,4 @@ def results_for(session: Session, rnd: Round) -> Results:
         chart_height=20 + len(rows) * (BAR_HEIGHT + BAR_GAP),
         chart_width=CHART_WIDTH,
         label_width=LABEL_WIDTH,
-    )
-
-
-@dataclass(frozen=True)
-class DuesLine:
-    """One channel on the member's dues page."""
-
-    name: str
-    outcome_cents: int
-    asked_pct: str
-    asked_cents: int
-
-
-@dataclass(frozen=True)
-class DuesTrail:
-    """A member's fee → pool share → channels under a round's outcome, and what they asked."""
-
-    round: Round
-    fee_cents: int
-    pool_part_cents: int
-    ops_cents: int
-    lines: list[DuesLine]
-    voted: bool
-    abstained: bool
-
-
-def dues_trail(
-    session: Session, member_id: int, fee_cents: int, ops_share_bp: int
-) -> DuesTrail | None:
-    """Where one member's monthly fee went in the latest published round (None if none yet)."""
-    rnd = session.scalar(
-        select(Round)
-        .where(Round.status == RoundStatus.PUBLISHED)
-        .order_by(Round.period.desc())
-        .limit(1)
-    )
-    if rnd is None:
-        return None
-    parts = fee_split(Money(fee_cents, rnd.currency), ops_share_bp)
-    ops, pool_part = parts.reserve.cents, parts.pool.cents
-    results = session.execute(
-        select(RoundResult, Channel.name)
-        .join(Channel, Channel.id == RoundResult.channel_id)
-        .where(RoundResult.round_id == rnd.id)
-        .order_by(Channel.id)
-    ).all()
-    ballot = session.scalar(
-        select(Ballot).where(
-            Ballot.round_id == rnd.id, Ballot.member_id == member_id, Ballot.is_current
-        )
-    )
-    asked = splits.parse(ballot.split) if ballot is not None else {}
-    outcome = (
-        largest_remainder(pool_part, [r.cents for r, _ in results])
-        if results and sum(r.cents for r, _ in results) > 0
-        else [0] * len(results)
-    )
-    mine = (
-        largest_remainder(pool_part, [asked.get(r.channel_id, 0) for r, _ in results])
-        if asked
-        else [0] * len(results)
-    )
-    lines = [
-        DuesLine(name, out, format_bp(asked.get(r.channel_id, 0)), my)
-        for (r, name), out, my in zip(results, outcome, mine, strict=True)
-    ]
-    return DuesTrail(
-        round=rnd,
-        fee_cents=fee_cents,
-        pool_part_cents=pool_part,
-        ops_cents=ops,
-        lines=lines,
-        voted=bool(asked),
-        abstained=ballot is not None and ballot.abstain,
     )

@@ -188,7 +188,7 @@ def _carried_shares(rnd: Round, previous: Round):  # type: ignore[no-untyped-def
 
 
 def _fill_receipts(session: Session, rnd: Round, batch: int = 5000) -> int:
-    """Receipts for carried ballots (their salts are thrown away: nobody was there to see)."""
+    """Receipts for carried ballots, with their salts kept for the member's receipts page."""
     done = 0
     while True:
         rows = session.execute(
@@ -198,10 +198,15 @@ def _fill_receipts(session: Session, rnd: Round, batch: int = 5000) -> int:
         ).all()
         if not rows:
             return done
+        salts = {bid: secrets.token_hex(16) for bid, _ in rows}
         session.execute(
             update(Ballot),
             [
-                {"id": bid, "receipt": splits.receipt(rnd.id, bid, text, secrets.token_hex(16))}
+                {
+                    "id": bid,
+                    "receipt": splits.receipt(rnd.id, bid, text, salts[bid]),
+                    "salt": salts[bid],
+                }
                 for bid, text in rows
             ],
         )

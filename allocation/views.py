@@ -18,7 +18,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from allocation import ballots, results, rounds, splits
+from allocation import ballots, results, rounds, splits, trail
 from allocation.audit import ensure_audit_file
 from allocation.closing import close_and_publish
 from allocation.forms import CloseForm, OpenRoundForm, VoteForm, WeightsForm
@@ -114,8 +114,8 @@ def cast(round_id: int) -> ResponseReturnValue:
         session.rollback()
         return _vote_page(rnd, form, submitted, exc.message, exc.status_code)
     flash(
-        f"Your split is saved. Receipt: {done.ballot.receipt} — secret salt (shown only now): "
-        f"{done.salt}. Look for your receipt in the audit file after the round closes.",
+        f"Your split is saved. Receipt: {done.ballot.receipt} (salt {done.salt}, kept on My "
+        "receipts). Find your receipt in the audit file once the round closes.",
         "success",
     )
     return redirect(url_for("rounds.vote"))
@@ -132,6 +132,8 @@ def round_results(round_id: int) -> ResponseReturnValue:
         "allocation/results.html",
         res=results.results_for(session, rnd),
         next_period=next_period(rnd.period),
+        weights=rounds.class_weights(session, rnd.id),
+        rule_explained=results.rule_explained(rnd.rule),
     )
 
 
@@ -151,11 +153,9 @@ def audit_file(round_id: int) -> ResponseReturnValue:
 
 @bp.route("/my-dues")
 def my_dues() -> ResponseReturnValue:
-    cfg = current_app.config
-    trail = results.dues_trail(
-        get_session(), current_member().id, cfg["MONTHLY_FEE_CENTS"], cfg["OPS_SHARE_BP"]
-    )
-    return render_template("allocation/my_dues.html", trail=trail)
+    currency = current_app.config["CURRENCY"]
+    member_trail = trail.member_trail(get_session(), current_member().id, currency)
+    return render_template("allocation/my_dues.html", trail=member_trail)
 
 
 # ------------------------------------------------------------------ admin

@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from market import money_web
@@ -33,10 +35,42 @@ def index() -> ResponseReturnValue:
     from market.auth import current_member
     from market.home import cards_for
 
-    if not current_user.is_authenticated:
-        return render_template("index.html", cards=[])
-    cards = cards_for(current_app, get_session(), current_member())
-    return render_template("index.html", cards=cards)
+    session = get_session()
+    member = current_member() if current_user.is_authenticated else None
+    cards = cards_for(current_app, session, member) if member else []
+    return render_template("index.html", cards=cards, facts=front_facts(session))
+
+
+def front_facts(session: Session) -> dict[str, Any]:
+    """What the front door says: the fee, the shelf in numbers, this month's pool, members."""
+    from allocation.models import RULE_LABELS, Round, RoundStatus, Rule
+    from catalog.models import Channel, Product
+    from market.clock import period_of, utcnow
+    from market.ledger.services import balance, pool_code
+    from market.members.models import MemberStatus
+
+    def count(*where: Any) -> int:
+        return int(session.scalar(select(func.count()).where(*where)) or 0)
+
+    # The pool being voted on (the open round's month), else the current month's.
+    open_round = session.execute(
+        select(Round.rule, Round.period)
+        .where(Round.status == RoundStatus.OPEN)
+        .order_by(Round.period.desc())
+        .limit(1)
+    ).first()
+    rule, period = open_round if open_round else (None, period_of(utcnow()))
+    good = (MemberStatus.ACTIVE.value, MemberStatus.PAST_DUE.value)
+    return {
+        "fee_cents": current_app.config["MONTHLY_FEE_CENTS"],
+        "products": count(Product.active),
+        "vendors": int(session.scalar(select(func.count(func.distinct(Product.vendor_id)))) or 0),
+        "channels": count(Channel.active),
+        "members": count(Member.status.in_(good)),
+        "pool_cents": balance(session, pool_code(period)),
+        "period": period,
+        "rule": RULE_LABELS[Rule(rule or Rule.INDEPENDENT_MARKETS.value)],
+    }
 
 
 @lru_cache(maxsize=8)

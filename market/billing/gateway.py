@@ -38,6 +38,19 @@ class PaymentUnavailable(DomainError):
         )
 
 
+class StripeRejected(DomainError):
+    """Stripe refused the request (e.g. it does not know the subscription): nothing changed."""
+
+    status_code = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Our payment provider could not make this change (it does not recognise your "
+            "payment details), so nothing was changed. The co-op's admins have been told "
+            "and will get in touch."
+        )
+
+
 class CardDeclined(DomainError):
     """The card was refused; the member may try another."""
 
@@ -71,6 +84,13 @@ class StripeGateway:
         except stripe.AuthenticationError as exc:
             log.error("Stripe refused our API key: %s", exc)
             raise PaymentUnavailable() from None
+        except stripe.InvalidRequestError as exc:
+            log.error("Stripe refused a request: %s", exc)
+            raise StripeRejected() from None
+        except stripe.StripeError as exc:
+            # Anything else Stripe raises is not the member's doing: never a 500.
+            log.error("Stripe error: %s", exc)
+            raise PaymentUnavailable() from None
 
     def ensure_plan(self, fee_cents: int, currency: str) -> str:
         """The monthly dues Plan for this fee, created on first use (ids are stable)."""
@@ -79,10 +99,8 @@ class StripeGateway:
         try:
             self._call(lambda: v1.plans.retrieve(plan_id))
             return plan_id
-        except PaymentUnavailable:
-            raise
-        except stripe.InvalidRequestError:
-            pass
+        except StripeRejected:
+            pass  # no such plan yet
         product = self._call(
             lambda: v1.products.create(
                 params={"name": "Co-op dues"}, options={"idempotency_key": f"product:{plan_id}"}
@@ -102,7 +120,7 @@ class StripeGateway:
                     options={"idempotency_key": f"plan:{plan_id}"},
                 )
             )
-        except stripe.InvalidRequestError:
+        except StripeRejected:
             self._call(lambda: v1.plans.retrieve(plan_id))  # another process made it first
         return plan_id
 
@@ -173,6 +191,39 @@ class StripeGateway:
             )
         )
         return _plain(subscription)
+
+    def card_of(self, payment_method: str) -> tuple[str, str]:
+        """A card's brand and last four digits (all the co-op ever keeps of it)."""
+        pm = self._call(lambda: self.client.v1.payment_methods.retrieve(payment_method))
+        card = _plain(pm).get("card") or {}
+        return str(card.get("brand") or "card"), str(card.get("last4") or "")
+
+    def set_default_card(self, customer_id: str, payment_method: str, key: str) -> None:
+        """Attach a card to the customer (if needed) and charge it from now on."""
+        v1 = self.client.v1
+        pm = self._call(lambda: v1.payment_methods.retrieve(payment_method))
+        if not pm.customer:  # localstripe: confirming the SetupIntent did not attach it
+            self._call(
+                lambda: v1.payment_methods.attach(
+                    payment_method,
+                    params={"customer": customer_id},
+                    options={"idempotency_key": f"{key}:attach"},
+                )
+            )
+        self._call(
+            lambda: v1.customers.update(
+                customer_id,
+                params={"invoice_settings": {"default_payment_method": payment_method}},
+                options={"idempotency_key": key},
+            )
+        )
+
+    def pay_invoice(self, invoice_id: str, key: str) -> dict[str, Any]:
+        """Try an open invoice again now, with the customer's card on file."""
+        invoice = self._call(
+            lambda: self.client.v1.invoices.pay(invoice_id, options={"idempotency_key": key})
+        )
+        return _plain(invoice)
 
 
 def init_app(app: Flask) -> None:

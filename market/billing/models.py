@@ -34,6 +34,9 @@ class DuesAccount(Base):
     current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     snapshot_at: Mapped[int] = mapped_column(BigInteger, default=0)
     ever_paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The card on file as the member recognises it (never more of the card than this).
+    card_brand: Mapped[str | None] = mapped_column(String(16), default=None)
+    card_last4: Mapped[str | None] = mapped_column(String(4), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

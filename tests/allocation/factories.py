@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from allocation import ballots, rounds
 from allocation.models import Round
+from market.billing.services import DuesSettings, book_paid_invoice
+from market.clock import month_start
 from market.db import utcnow
 from market.ledger.services import CLEARING, Move, pool_code, post
 from market.members.models import Member
@@ -50,3 +52,27 @@ def open_round(
 def vote(session: Session, member: Member, rnd: Round, split: dict[int, int]) -> ballots.Cast:
     """Cast a ballot through the service (basis points by channel id)."""
     return ballots.cast_ballot(session, member, rnd.id, split)
+
+
+def pay_dues(
+    session: Session,
+    member: Member,
+    period: str,
+    cents: int = 500,
+    ops_share_bp: int = 1000,
+    invoice_id: str | None = None,
+) -> str:
+    """Book a paid dues invoice for a month the way the Stripe webhook does; its id."""
+    start = int(month_start(period).timestamp())
+    inv_id = invoice_id or f"in_test_{member.id}_{period}_{cents}"
+    invoice = {
+        "id": inv_id,
+        "amount_paid": cents,
+        "currency": "usd",
+        "created": start,
+        "period_start": start,
+        "lines": {"data": [{"period": {"start": start}}]},
+        "status_transitions": {"paid_at": start + 3600},
+    }
+    book_paid_invoice(session, member.id, invoice, start, DuesSettings(ops_share_bp=ops_share_bp))
+    return inv_id

@@ -213,20 +213,6 @@ def test_no_ballots_means_the_pool_carries_over(
     assert recount.recount(path).matches
 
 
-def test_where_my_dues_went(session: Session, app: Flask, login: Login, audit_dir: Path) -> None:
-    nia = make_member(session)
-    rnd, chans = open_round(session)
-    vote(session, nia, rnd, {chans[0].id: 5000, chans[1].id: 3000, chans[2].id: 2000})
-    fund_pool(session, "2026-11", 45_000)
-    session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
-    page = login(nia).get("/rounds/my-dues").get_data(as_text=True)
-    assert "$5.00" in page and "$4.50" in page and "$0.50" in page
-    assert "50 % = $2.25" in page and "30 % = $1.35" in page
-    # Only Nia voted, so the outcome is her split.
-    assert page.count("$2.25") == 2
-
-
 def test_cli_close_reports_where_the_time_went(session: Session, app: Flask) -> None:
     rnd, _ = _populated_round(session, voters=4)
     session.commit()

@@ -50,7 +50,7 @@ def test_member_splits_the_pool_and_gets_a_receipt(session: Session, login: Logi
         ballot.is_current
         and ballot.split == f"{chans[0].id}:5000,{chans[1].id}:3000,{chans[2].id}:2000"
     )
-    assert f"Receipt: {ballot.receipt}" in page and "secret salt" in page
+    assert f"Receipt: {ballot.receipt}" in page and "kept on My" in page
     assert "Your split below is <strong>counted</strong>" in page
     assert 'value="50"' in page and 'value="30"' in page
 

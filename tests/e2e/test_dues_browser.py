@@ -42,17 +42,19 @@ def test_sign_up_pay_and_see_the_books(
         page.get_by_label("Display name").fill("Nia Okafor")
         page.get_by_label("Password").fill("a long enough password")
         page.get_by_role("button", name="Create my account").click()
-        page.get_by_role("link", name="My dues").click()
+        # After sign-up the next step is one obvious button.
+        page.get_by_role("link", name="Pay my dues").click()
         assert page.get_by_text("pending").first.is_visible()
         page.get_by_role("button", name="Pay my dues by card").click()
 
         page.wait_for_url(base + "/dues/pay")
         card = page.locator("#card-element")
-        card.get_by_placeholder("number").fill("4242424242424242")
-        card.get_by_placeholder("exp_month").fill("12")
-        card.get_by_placeholder("exp_year").fill("30")
-        card.get_by_placeholder("cvc").fill("123")
-        card.get_by_placeholder("postal_code").fill("10001")
+        # As people type it, with spaces; every field has a label.
+        card.get_by_label("Card number").fill("4242 4242 4242 4242")
+        card.get_by_label("Expiry month").fill("12")
+        card.get_by_label("Expiry year").fill("30")
+        card.get_by_label("CVC").fill("123")
+        card.get_by_label("Postal code").fill("10001")
         page.screenshot(path=str(tmp_path / "card-form.png"), full_page=True)
         page.get_by_role("button", name="Pay $5.00 a month").click()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from allocation import recount
 from market.webdb import database
-from tests.allocation.factories import fund_pool, open_round
+from tests.allocation.factories import fund_pool, open_round, pay_dues
 from tests.market.factories import PASSWORD, make_member
 from tests.support import LiveServer
 
@@ -41,7 +41,8 @@ def test_vote_close_results_and_recount(page: Any, live_server: LiveServer, tmp_
             strict=True,
         ):
             c.description = text
-        fund_pool(s, "2026-11", 135_000)
+        fund_pool(s, "2026-11", 135_000 - 450)  # plus her own dues below: $1,350.00
+        pay_dues(s, nia, rnd.period)
         rid, nia_email = rnd.id, nia.email
 
     _log_in(page, base, nia_email)
@@ -86,5 +87,6 @@ def test_vote_close_results_and_recount(page: Any, live_server: LiveServer, tmp_
 
     page.get_by_role("link", name="My dues").click()
     page.get_by_role("link", name="Where my dues went").click()
-    assert page.get_by_text("50 % = $2.25").is_visible()
+    part = page.locator(".trail-parts").get_by_role("cell", name="$2.25", exact=True)
+    assert part.is_visible()  # 50 % of her $4.50
     page.screenshot(path=str(SHOTS / "rounds-my-dues.png"), full_page=True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from catalog import claims
 from market.members.models import Member
-from tests.allocation.factories import open_round, vote
+from tests.allocation.factories import fund_pool, open_round, vote
 from tests.catalog.factories import make_product
 from tests.market.factories import make_member, make_proposal
 
@@ -42,3 +42,32 @@ def test_cards_say_what_needs_the_member(
     session.commit()
     page = client.get("/").get_data(as_text=True)
     assert "Your split is in; you can change it until" in page
+
+
+def test_front_door_says_cost_numbers_and_how_money_is_decided(
+    session: Session, client: FlaskClient
+) -> None:
+    make_product(session, keys=3)
+    make_member(session)
+    rnd, _ = open_round(session)
+    fund_pool(session, rnd.period, 12_345)
+    session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert "$5.00 a month, flat." in page and "$123.45" in page
+    assert "products from" in page and "members in good standing" in page
+    assert "Where the money goes, and who decides" in page and "Independent Markets" in page
+
+
+def test_a_member_not_in_good_standing_is_told_why_and_how_to_fix_it(
+    session: Session, login: Callable[[Member], FlaskClient]
+) -> None:
+    open_round(session)
+    pending = make_member(session, status="pending")
+    cancelled = make_member(session, status="cancelled")
+    session.commit()
+    page = login(pending).get("/").get_data(as_text=True)
+    assert "One step left: pay your first dues." in page and 'href="/dues"' in page
+    page = login(cancelled).get("/catalogue").get_data(as_text=True)
+    assert "Your membership is cancelled" in page and "Rejoin" in page
+    home = login(cancelled).get("/").get_data(as_text=True)
+    assert "budget vote" not in home  # a cancelled member is not invited to vote
