@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bench.fakestripe import DEV_API_KEY
 from market.billing import services
-from market.billing.fakestripe import DEV_API_KEY
 from market.billing.models import DuesAccount, DuesInvoice
 from market.clock import period_of, utcnow
 from market.ledger.models import LedgerTransaction
