@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml $(LOCK)
 
 ## Serve the demo co-op at http://127.0.0.1:5000 (SQLite, demo data, local fake Stripe).
 run: $(STAMP)
-	FLASK_DEBUG=1 $(BIN)/python -m market.devserver
+	FLASK_DEBUG=1 $(BIN)/python -m bench.devserver
 
 ## Lint, type-check and run the whole test suite.
 test: $(STAMP) lint
@@ -31,7 +31,7 @@ test-fast: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy market catalog allocation tests
+	$(BIN)/mypy market catalog allocation bench tests
 
 ## Regenerate the lock files after changing the dependencies in pyproject.toml.
 lock: $(STAMP)

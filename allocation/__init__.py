@@ -18,12 +18,13 @@ def init_app(app: Flask) -> None:
     from allocation.receipt_views import find_receipt  # noqa: F401  (routes on bp)
     from allocation.views import admin_bp, bp
     from market.home import register_card
-    from market.web import register_nav
+    from market.nav import register_nav
+    from market.plugins import register_cli
 
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_payouts_bp)
-    app.cli.add_command(rounds_cli)
+    register_cli(app, rounds_cli)
     invariants.register_all(app)
     register_card(app, vote_card)
     register_nav(app, "Budget", "rounds.index", "all", order=20)

@@ -15,9 +15,9 @@ from allocation import recount as recount_mod
 from allocation import rounds
 from allocation.closing import close_and_publish
 from allocation.models import Round, RoundResult, Rule
-from market.db import database
 from market.errors import DomainError
 from market.members.models import Member
+from market.webdb import database
 
 rounds_cli = AppGroup("rounds", help="Budget rounds: open, close and publish, recount.")
 

@@ -18,8 +18,9 @@ from allocation import ballots, payouts, rounds
 from allocation.closing import close_and_publish
 from allocation.models import Ballot, RoundVoter
 from catalog.models import Channel
-from market.db import database, utcnow
+from market.db import utcnow
 from market.members.models import Member
+from market.webdb import database
 
 CHANNELS = {
     "Safe & Private": ("Password manager, VPN, encrypted mail.", 5),

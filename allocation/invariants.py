@@ -2,7 +2,7 @@
 after a round's close, and no channel paid more than it was owed.
 
 Small SQL checks run by `flask --app market check invariants`, the test suite and the load
-test (`python -m market.loadtest`).
+test (`python -m bench.loadtest`).
 """
 
 from __future__ import annotations

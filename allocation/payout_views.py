@@ -9,8 +9,8 @@ from wtforms.fields.choices import SelectChoice
 from allocation import payouts
 from allocation.forms import PayoutForm
 from market.auth import admin_blueprint, current_member
-from market.db import get_session
 from market.errors import DomainError
+from market.webdb import get_session
 
 admin_payouts_bp = admin_blueprint("admin_payouts", __name__, "/payouts")
 

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from allocation import receipts, rounds, verify_tool
 from allocation.views import bp
 from market.auth import current_member, public
-from market.db import get_session
+from market.webdb import get_session
 
 
 def _audit_dir() -> Path:

@@ -26,9 +26,10 @@ from allocation.models import Round
 from allocation.tally import ballots_by_class
 from market.auth import admin_blueprint, current_member, public
 from market.clock import next_period, utcnow
-from market.db import get_session
 from market.errors import DomainError
 from market.ledger.services import balance, pool_code
+from market.plugins import background
+from market.webdb import get_session
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 admin_bp = admin_blueprint("admin_rounds", __name__, "/rounds")
@@ -195,9 +196,8 @@ def admin_index() -> ResponseReturnValue:
 def _admin_round_page(
     rnd: Round, wform: WeightsForm | None = None, status: int = 200
 ) -> tuple[str, int]:
-    from market.jobs.status import PHASES, close_progress, latest_close
-
     session = get_session()
+    jobs = background(current_app)
     if wform is None:
         weights = rounds.class_weights(session, rnd.id)
         wform = WeightsForm(
@@ -212,8 +212,8 @@ def _admin_round_page(
         pool_cents=balance(session, pool_code(rnd.period)),
         counted=sum(ballots_by_class(session, rnd.id).values()),
         rule=results.rule_label(rnd.rule),
-        progress=close_progress(latest_close(session, rnd.id), rnd.status),
-        phases=PHASES,
+        progress=jobs.close_progress(session, rnd.id, rnd.status),
+        phases=jobs.phases,
     ), status
 
 
@@ -244,8 +244,6 @@ def admin_weights(round_id: int) -> ResponseReturnValue:
 @admin_bp.route("/<int:round_id>/close", methods=["POST"])
 def admin_close(round_id: int) -> ResponseReturnValue:
     """Queue the close as a job; before the announced time, ask first (naming the time)."""
-    from market.jobs.views import start_run
-
     form = CloseForm()
     if not form.validate_on_submit():
         abort(400)
@@ -255,7 +253,7 @@ def admin_close(round_id: int) -> ResponseReturnValue:
         return redirect(url_for("rounds.round_results", round_id=round_id))
     if utcnow() < rnd.closes_at and request.form.get("confirm") != "early":
         return render_template("allocation/confirm_close.html", rnd=rnd, close_form=form)
-    start_run("rounds.close", round_id)
+    background(current_app).start("rounds.close", round_id)
     get_session().expire_all()  # the job ran in its own transactions
     rnd = rounds.get_round(get_session(), round_id)
     if rnd.status == "published":  # a worker (or eager mode) already finished it
@@ -268,10 +266,8 @@ def admin_close(round_id: int) -> ResponseReturnValue:
 @admin_bp.route("/<int:round_id>/close/progress.json")
 def admin_close_progress(round_id: int) -> ResponseReturnValue:
     """Where the close job is: phase, percent, done (the progress bar polls this)."""
-    from market.jobs.status import close_progress, latest_close
-
     session = get_session()
     rnd = rounds.get_round(session, round_id)
-    state = close_progress(latest_close(session, round_id), rnd.status)
+    state = background(current_app).close_progress(session, round_id, rnd.status)
     state["results_url"] = url_for("rounds.round_results", round_id=round_id)
     return jsonify(state)

@@ -11,7 +11,8 @@ def init_app(app: Flask) -> None:
     from catalog.cli import licences_cli
     from catalog.home import licences_card
     from market.home import register_card
-    from market.web import register_nav
+    from market.nav import register_nav
+    from market.plugins import register_cli
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.licences_bp)
@@ -25,10 +26,6 @@ def init_app(app: Flask) -> None:
         "admin",
         hint="Channels, vendors and products; key imports; low stock; seat usage.",
     )
-    app.cli.add_command(licences_cli)
+    register_cli(app, licences_cli)
     invariants.register_all(app)
     register_card(app, licences_card)
-    if app.config.get("BENCH_ENDPOINTS"):
-        from catalog import bench_views
-
-        app.register_blueprint(bench_views.bp)

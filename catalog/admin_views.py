@@ -25,9 +25,9 @@ from catalog.imports import import_keys
 from catalog.models import Channel, Product, Vendor
 from market import csvsafe
 from market.auth import admin_blueprint, current_member
-from market.db import get_session
 from market.errors import DomainError
 from market.money_web import percent
+from market.webdb import get_session
 
 bp = admin_blueprint("admin_catalog", __name__, "/catalog")
 T = TypeVar("T")

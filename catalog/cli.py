@@ -10,9 +10,9 @@ from flask.cli import AppGroup
 
 from catalog import claims, services
 from catalog.imports import check_keys, store_keys
-from market.db import database
 from market.errors import DomainError
 from market.members.models import Member
+from market.webdb import database
 
 licences_cli = AppGroup("licences", help="Licence stock and claims.")
 

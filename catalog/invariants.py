@@ -2,7 +2,7 @@
 and stock counters that agree with the claims (nothing half claimed or half released).
 
 Small SQL checks run by `flask --app market check invariants`, the test suite and the load
-test (`python -m market.loadtest`).
+test (`python -m bench.loadtest`).
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ from flask_login import current_user
 from catalog import browse, claims, services
 from catalog.forms import EmptyForm
 from market.auth import current_member, public
-from market.db import get_session, utcnow
+from market.db import utcnow
 from market.errors import DomainError, NotFound
+from market.webdb import get_session
 
 bp = Blueprint("catalog", __name__)
 # A blueprint of its own, so the main navigation marks "My licences" apart from "Catalogue".

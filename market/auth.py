@@ -7,14 +7,16 @@ of a blueprint whose name starts with "admin" needs an admin. One guard, in one 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from flask import Blueprint, Flask, abort, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from market.extensions import login_manager
-from market.members.models import Member
+
+if TYPE_CHECKING:
+    from market.members.models import Member
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -34,7 +36,7 @@ def admin_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
 
 def current_member() -> Member:
     """The logged-in member (views behind the guard can rely on one being there)."""
-    return cast(Member, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast("Member", current_user._get_current_object())  # type: ignore[attr-defined]
 
 
 def _guard() -> ResponseReturnValue | None:

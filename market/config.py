@@ -76,8 +76,6 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SMTP_FROM": env.get("SMTP_FROM", "Commons Software Co-op <noreply@localhost>"),
         # Links in emails are made absolute with this (e.g. https://coop.example).
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
-        # Benchmark-only endpoints (python -m catalog.bench); never set in production.
-        "BENCH_ENDPOINTS": _flag(env, "BENCH_ENDPOINTS"),
         # Stripe: empty STRIPE_API_BASE means the real https://api.stripe.com; the dev
         # server and the tests point it at a localstripe they start themselves.
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.demo import chapter_catalog, chapter_claims
-from market.db import database
 from market.deals.demo import chapter_deals
 from market.members import services as members
 from market.members.models import Member, MemberClass
 from market.proposals.demo import chapter_decisions
+from market.webdb import database
 
 DEMO_PASSWORD = "commons-demo-2026"
 ADMIN_EMAIL = "admin@commons.example"

@@ -1,4 +1,4 @@
-"""The member's home page: one short card per part of the co-op, each from its own package.
+"""The member's home page registry: one short card per part of the co-op, each from its package.
 
 Packages register a card function `(session, member) -> HomeCard | None` in their init_app;
 the home page shows the cards in registration order. Each function makes a query or two.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from market.members.models import Member
+from market.plugins import App
 
 
 @dataclass(frozen=True)
@@ -26,17 +26,16 @@ class HomeCard:
     urgent: bool = False
 
 
-CardFunction = Callable[[Session, Member], HomeCard | None]
+# The member is a market.members Member; the kernel names no domain, so it is Any here.
+CardFunction = Callable[[Session, Any], HomeCard | None]
 
 
-def register_card(app: Flask, card: CardFunction) -> None:
+def register_card(app: App, card: CardFunction) -> None:
     """Add a card to every member's home page."""
     app.extensions.setdefault("softcoop.home_cards", []).append(card)
 
 
-def cards_for(session: Session, member: Member) -> list[HomeCard]:
+def cards_for(app: App, session: Session, member: Any) -> list[HomeCard]:
     """The cards this member sees now."""
-    found = (
-        card(session, member) for card in current_app.extensions.get("softcoop.home_cards", [])
-    )
+    found = (card(session, member) for card in app.extensions.get("softcoop.home_cards", []))
     return [card for card in found if card is not None]

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask
 from sqlalchemy.orm import Session
+
+from market.plugins import App
 
 Check = Callable[[Session], list[str]]
 
 
-def register(app: Flask, name: str, check: Check) -> None:
+def register(app: App, name: str, check: Check) -> None:
     """Add a named invariant check to the app."""
     app.extensions.setdefault("softcoop.invariants", {})[name] = check
 
 
-def run_all(app: Flask, session: Session) -> dict[str, list[str]]:
+def run_all(app: App, session: Session) -> dict[str, list[str]]:
     """Every registered check's problems, by name (an empty list means it holds)."""
     checks: dict[str, Check] = app.extensions.get("softcoop.invariants", {})
     return {name: check(session) for name, check in checks.items()}

@@ -23,8 +23,8 @@ from sqlalchemy import Engine, event, text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from market.auth import public
-from market.db import database
 from market.extensions import limiter
+from market.webdb import database
 
 log = logging.getLogger("softcoop.request")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -16,11 +16,12 @@ from werkzeug.routing import BaseConverter, IntegerConverter, Map
 from market import money_web
 from market.auth import admin_blueprint, public
 from market.bounds import BIGINT_MAX, BoundedArgs
-from market.db import get_session
 from market.errors import DomainError
 from market.extensions import login_manager
 from market.members import sessions
 from market.members.models import Member
+from market.nav import nav_links, register_nav
+from market.webdb import get_session
 
 admin_home_bp = admin_blueprint("admin_home", __name__, "")
 
@@ -38,7 +39,8 @@ def index() -> ResponseReturnValue:
     from market.home import cards_for
 
     session = get_session()
-    cards = cards_for(session, current_member()) if current_user.is_authenticated else []
+    member = current_member() if current_user.is_authenticated else None
+    cards = cards_for(current_app, session, member) if member else []
     return render_template("index.html", cards=cards, facts=front_facts(session))
 
 
@@ -180,27 +182,14 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
 
-def register_nav(
-    app: Flask, label: str, endpoint: str, audience: str = "all", order: int = 50, hint: str = ""
-) -> None:
-    """Add a link: 'all'/'member' ones to the main nav (by order), 'admin' ones to /admin/."""
-    if audience not in {"all", "member", "admin"}:
-        raise ValueError(f"unknown nav audience {audience!r}")
-    links = app.extensions.setdefault("softcoop.nav", [])
-    links.append((order, label, endpoint, audience))
-    app.extensions.setdefault("softcoop.nav_hints", {})[endpoint] = hint
-    links.sort(key=lambda link: link[0])
-
-
 def admin_links() -> list[dict[str, str]]:
     """The admin sections, for the admin home page."""
     from flask import url_for
 
-    hints = current_app.extensions.get("softcoop.nav_hints", {})
     return [
-        {"label": label, "url": url_for(endpoint), "hint": hints.get(endpoint, "")}
-        for _, label, endpoint, audience in current_app.extensions.get("softcoop.nav", [])
-        if audience == "admin"
+        {"label": link.label, "url": url_for(link.endpoint), "hint": link.hint}
+        for link in nav_links(current_app)
+        if link.audience == "admin"
     ]
 
 
@@ -210,9 +199,9 @@ def _nav_items() -> dict[str, Any]:
 
     here = request.endpoint or ""
     entries = [
-        (label, endpoint)
-        for _, label, endpoint, audience in current_app.extensions.get("softcoop.nav", [])
-        if audience == "all" or (audience == "member" and current_user.is_authenticated)
+        (link.label, link.endpoint)
+        for link in nav_links(current_app)
+        if link.audience == "all" or (link.audience == "member" and current_user.is_authenticated)
     ]
     if current_user.is_authenticated and current_user.is_admin:
         entries.append(("Admin", "admin_home.home"))

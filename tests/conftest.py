@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from market import create_app
-from market.db import database
 from market.ledger.services import check_books
 from market.members.models import Member
+from market.webdb import database
 from tests import support
-from tests.factories import login_as
+from tests.market.factories import login_as
 
 SCRUBBED = support.scrub_environment()  # before any app reads the environment
 BACKENDS = ["sqlite"] + (["postgresql"] if support.postgres_url() else [])
@@ -121,7 +121,7 @@ def localstripe_server() -> Iterator[str]:
 @pytest.fixture
 def localstripe(localstripe_server: str) -> str:
     """The session's localstripe, emptied for this test; its URL is the STRIPE_API_BASE."""
-    from market.billing import fakestripe
+    from bench import fakestripe
 
     fakestripe.reset(localstripe_server)
     return localstripe_server

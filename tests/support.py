@@ -15,15 +15,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from werkzeug.serving import make_server
 
-from market import create_app, migrate
-from market.db import make_engine
-from market.serving import (  # noqa: F401  (re-exported for tests)
+from bench.serving import (  # noqa: F401  (re-exported for tests)
     free_port,
     gunicorn,
     psycopg_url,
     signed_login,
     throwaway_postgres,
 )
+from market import create_app, migrate
+from market.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 STRICT = os.environ.get("SOFTCOOP_STRICT") == "1"
@@ -133,7 +133,7 @@ def threaded_server(database_url: str, **config: Any) -> Iterator[LiveServer]:
         server.shutdown()
         thread.join(5)
         server.server_close()
-        from market.db import database
+        from market.webdb import database
 
         database(app).engine.dispose()
 
@@ -186,7 +186,7 @@ def count_queries(engine: Engine) -> Iterator[list[str]]:
 @contextmanager
 def localstripe() -> Iterator[str]:
     """A localstripe (fake Stripe) on a free port for the test session; yields its URL."""
-    from market.billing import fakestripe
+    from bench import fakestripe
 
     with fakestripe.running(free_port()) as url:
         yield url

@@ -1,15 +1,21 @@
-"""Turn a split into integer cents by largest remainder (Hamilton), exactly."""
+"""Turn a split into integer cents by largest remainder (Hamilton), exactly.
+
+The apportionment itself is the kernel's (`market.money.largest_remainder`, the same one
+the books use); this module turns a rule's shares into its exact integer weights.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from fractions import Fraction
+from math import lcm
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from allocation.rules.divisible import BASIS_POINTS, TOLERANCE
+from market.money import largest_remainder
 
 
 def _exact_parts(shares: npt.ArrayLike) -> list[Fraction]:
@@ -49,12 +55,12 @@ def apportion_cents(
         raise ValueError(f"{len(ids)} tie ids for {len(parts)} shares")
     if len(set(ids)) != len(ids):
         raise ValueError("tie ids must be unique")
-    quotas = [p * pool for p in parts]
-    cents = [q.numerator // q.denominator for q in quotas]
-    leftover = pool - sum(cents)
-    assert 0 <= leftover < len(parts), "largest remainder leaves fewer cents than channels"
-    order = sorted(range(len(parts)), key=lambda j: (-(quotas[j] - cents[j]), ids[j]))
-    for j in order[:leftover]:
-        cents[j] += 1
+    # The kernel gives equal remainders to the earlier index: order the parts by tie id.
+    order = sorted(range(len(parts)), key=lambda j: ids[j])
+    scale = lcm(*(p.denominator for p in parts))
+    weights = [int(parts[j] * scale) for j in order]  # exact: scale is a common denominator
+    cents = [0] * len(parts)
+    for j, share in zip(order, largest_remainder(pool, weights), strict=True):
+        cents[j] = share
     assert sum(cents) == pool and min(cents) >= 0
     return cents

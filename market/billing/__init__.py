@@ -33,11 +33,12 @@ def init_app(app: Flask) -> None:
     from market.billing import gateway, invariants
     from market.billing.cli import dues_cli
     from market.billing.views import bp
-    from market.web import register_nav
+    from market.nav import register_nav
+    from market.plugins import register_cli
 
     configure(app)
     gateway.init_app(app)
     invariants.register_all(app)
     app.register_blueprint(bp)
-    app.cli.add_command(dues_cli)
+    register_cli(app, dues_cli)
     register_nav(app, "My dues", "billing.my_dues", "member", order=80)

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from market.billing import services, webhooks
-from market.db import database
+from market.webdb import database
 
 dues_cli = AppGroup("dues", help="Members' dues.")
 

@@ -1,7 +1,7 @@
 """Invariants of dues: each Stripe event stored once, each paid invoice booked exactly once.
 
 Small SQL checks run by `flask --app market check invariants`, the test suite and the load
-test (`python -m market.loadtest`).
+test (`python -m bench.loadtest`).
 """
 
 from __future__ import annotations

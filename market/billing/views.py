@@ -21,9 +21,9 @@ from market.auth import current_member, public
 from market.billing import card_flows, flows, services, webhooks
 from market.billing.gateway import PaymentUnavailable, StripeRejected, gateway
 from market.billing.models import DuesInvoice
-from market.db import get_session
 from market.errors import DomainError
 from market.extensions import csrf, limiter
+from market.webdb import get_session
 
 bp = Blueprint("billing", __name__)
 

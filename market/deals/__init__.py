@@ -10,12 +10,13 @@ def init_app(app: Flask) -> None:
     from market.deals import admin_views, cli, vendor_views, views
     from market.deals.home import group_buy_card
     from market.home import register_card
-    from market.web import register_nav
+    from market.nav import register_nav
+    from market.plugins import register_cli
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(vendor_views.bp)
-    app.cli.add_command(cli.deals_cli)
+    register_cli(app, cli.deals_cli)
     register_nav(app, "Deals", "deals.deal_list", "member", order=60)
     register_nav(
         app,

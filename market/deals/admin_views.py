@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 from catalog.models import Product, Vendor
 from catalog.services import list_channels
 from market.auth import admin_blueprint, current_member
-from market.db import get_session, utcnow
+from market.db import utcnow
 from market.deals import demand, groupbuy, links, negotiation
 from market.deals.forms import DealForm, EmptyForm, LinkForm, NoteForm, OfferForm, RatifyForm
 from market.deals.models import Deal, WantRequest
@@ -22,6 +22,7 @@ from market.deals.settle import settle_deal
 from market.deals.states import Actor, Status
 from market.deals.tiers import TierError
 from market.errors import DomainError
+from market.webdb import get_session
 
 bp = admin_blueprint("admin_deals", __name__, "/deals")
 

@@ -6,9 +6,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from market.db import database, utcnow
+from market.db import utcnow
 from market.deals.settle_run import run_settle
 from market.errors import DomainError
+from market.webdb import database
 
 deals_cli = AppGroup("deals", help="Vendor deals and group buys.")
 

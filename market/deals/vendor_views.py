@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 
 from market.auth import public
-from market.db import get_session, utcnow
+from market.db import utcnow
 from market.deals import demand, links, negotiation
 from market.deals.forms import NoteForm, OfferForm
 from market.deals.models import Deal, VendorLink
@@ -18,6 +18,7 @@ from market.deals.read import deal_view, offer_view
 from market.deals.states import Actor, Status, allowed
 from market.deals.tiers import TierError
 from market.errors import DomainError, NotFound
+from market.webdb import get_session
 
 bp = Blueprint("vendor_deals", __name__, url_prefix="/vendor")
 

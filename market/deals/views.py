@@ -9,13 +9,14 @@ from wtforms import SelectChoice
 
 from catalog.services import list_channels
 from market.auth import current_member
-from market.db import get_session, utcnow
+from market.db import utcnow
 from market.deals import demand, groupbuy
 from market.deals.forms import EmptyForm, WantForm
 from market.deals.models import Deal
 from market.deals.read import deal_view
 from market.errors import DomainError
 from market.extensions import throttle
+from market.webdb import get_session
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
 

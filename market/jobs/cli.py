@@ -11,9 +11,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from market.clock import utcnow
-from market.db import database
 from market.jobs import runner, schedule
 from market.jobs.definitions import JOBS
+from market.webdb import database
 
 jobs_cli = AppGroup("jobs", help="Background jobs and their schedule.")
 

@@ -25,7 +25,6 @@ from catalog.models import Claim
 from market.billing import services as billing
 from market.billing import webhooks
 from market.clock import period_of
-from market.db import database
 from market.deals.models import Deal
 from market.deals.settle_run import run_settle
 from market.deals.states import Status
@@ -41,6 +40,7 @@ from market.members.models import Member, MemberStatus
 from market.notifications.delivery import send_pending
 from market.proposals.models import Proposal
 from market.proposals.services import close_due
+from market.webdb import database
 
 Progress = Callable[[str], None]
 Due = tuple[str, int | None]

@@ -19,10 +19,10 @@ from flask import Flask
 from sqlalchemy import CursorResult, or_, update
 
 from market.clock import utcnow
-from market.db import database
 from market.errors import DomainError
 from market.jobs.definitions import JOBS
 from market.jobs.models import JobRun, RunStatus
+from market.webdb import database
 
 LEASE = timedelta(minutes=30)
 BACKOFF_SECONDS = (10, 60, 300)

@@ -23,10 +23,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from market.clock import utcnow
-from market.db import database
 from market.jobs.definitions import JOBS
 from market.jobs.models import JobRun, RunStatus
 from market.jobs.queue import enqueue
+from market.webdb import database
 
 log = logging.getLogger(__name__)
 

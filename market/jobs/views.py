@@ -8,10 +8,10 @@ from flask_wtf import FlaskForm
 
 from market.auth import admin_blueprint
 from market.clock import utcnow
-from market.db import get_session
 from market.jobs import schedule, status
 from market.jobs.definitions import JOBS
 from market.jobs.queue import enqueue
+from market.webdb import get_session
 
 admin_bp = admin_blueprint("admin_jobs", __name__, "/jobs")
 

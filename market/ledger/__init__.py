@@ -8,25 +8,3 @@ account holds minus everything that ever came in from outside.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from flask import Flask
-
-
-def init_app(app: Flask) -> None:
-    """Register the public Books page and the admin ledger."""
-    from market.ledger.views import admin_bp, bp
-    from market.web import register_nav
-
-    app.register_blueprint(bp)
-    app.register_blueprint(admin_bp)
-    register_nav(app, "Books", "ledger.books", "all", order=30)
-    register_nav(
-        app,
-        "Ledger",
-        "admin_ledger.ledger",
-        "admin",
-        hint="Every account and transaction, with filters and a CSV export.",
-    )

@@ -7,8 +7,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from market.db import database
 from market.ledger.services import check_books
+from market.webdb import database
 
 books_cli = AppGroup("books", help="The co-op's books.")
 check_cli = AppGroup("check", help="Invariant checks.")

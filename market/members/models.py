@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Integer,
+    String,
+    and_,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from market.db import Base, UTCDateTime, utcnow
@@ -91,3 +100,11 @@ class MemberSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def good_standing(now: datetime) -> ColumnElement[bool]:
+    """SQL for Member.in_good_standing(now): active, or past due within the grace period."""
+    return or_(
+        Member.status == MemberStatus.ACTIVE.value,
+        and_(Member.status == MemberStatus.PAST_DUE.value, Member.grace_until > now),
+    )

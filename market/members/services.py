@@ -101,9 +101,12 @@ ALREADY_MEMBER = (
 
 
 def _tell(session: Session, member: Member, subject: str, body: str) -> None:
-    from market.notifications.services import notify
+    # Notifications sit above members (they read members' rows): ask the app, do not import.
+    from flask import current_app
 
-    notify(session, member, "account.signup", subject, body, "/login")
+    from market.plugins import notifier
+
+    notifier(current_app)(session, member, "account.signup", subject, body, "/login")
 
 
 def authenticate(session: Session, email: str, password: str) -> Member | None:

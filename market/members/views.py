@@ -21,12 +21,12 @@ from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 
 from market.auth import admin_blueprint, current_member, public
-from market.db import get_session
 from market.errors import DomainError
 from market.extensions import refused, throttle
 from market.members import services, sessions
 from market.members.forms import LoginForm, MemberAdminForm, PasswordForm, ProfileForm, SignUpForm
 from market.members.models import Member
+from market.webdb import get_session
 
 bp = Blueprint("members", __name__)
 admin_bp = admin_blueprint("admin_members", __name__, "/members")

@@ -8,7 +8,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the inbox pages, the unread count for the nav, and `notifications send`."""
     from market.notifications import cli, views
+    from market.notifications.services import notify
+    from market.plugins import register_cli, register_notifier
 
+    register_notifier(app, notify)
     app.register_blueprint(views.bp)
     app.context_processor(views.inbox_badge)
-    app.cli.add_command(cli.notifications_cli)
+    register_cli(app, cli.notifications_cli)

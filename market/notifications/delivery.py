@@ -11,9 +11,10 @@ from typing import Protocol
 import click
 from flask import Flask
 
-from market.db import database, utcnow
+from market.db import utcnow
 from market.notifications import services
 from market.notifications.models import OutboxMessage
+from market.webdb import database
 
 
 class Sender(Protocol):

@@ -11,10 +11,10 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from market.auth import current_member
-from market.db import get_session
 from market.errors import DomainError
 from market.notifications import services
 from market.notifications.forms import ButtonForm, PreferencesForm
+from market.webdb import get_session
 
 bp = Blueprint("notifications", __name__, url_prefix="/inbox")
 

@@ -8,13 +8,14 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the Decisions pages, the Markdown filter, the nav link and `proposals close`."""
     from market.home import register_card
+    from market.nav import register_nav
+    from market.plugins import register_cli
     from market.proposals import cli, views
     from market.proposals.home import decisions_card
     from market.proposals.markdown import render_markdown
-    from market.web import register_nav
 
     app.register_blueprint(views.bp)
     app.add_template_filter(render_markdown, "markdown")
-    app.cli.add_command(cli.proposals_cli)
+    register_cli(app, cli.proposals_cli)
     register_nav(app, "Decisions", "proposals.proposal_list", "member", order=50)
     register_card(app, decisions_card)

@@ -6,8 +6,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from market.db import database
 from market.proposals.services import close_due
+from market.webdb import database
 
 proposals_cli = AppGroup("proposals", help="Decisions (proposals).")
 

@@ -9,9 +9,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from market.db import utcnow
-from market.members.models import Member
+from market.members.models import Member, good_standing
 from market.proposals.models import Position, PositionChange, Proposal, Stance
-from market.proposals.services import good_standing
 
 NOT_VOTED_SHOWN = 100
 

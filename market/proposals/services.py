@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market.db import utcnow
 from market.errors import Conflict, DomainError, Forbidden, NotFound
-from market.members.models import Member, MemberStatus
+from market.members.models import Member, good_standing
 from market.notifications.services import Quote, notify, notify_many
 from market.proposals.models import Position, PositionChange, Proposal, Stance
+from market.proposals.results import has_standing_block
 
 MIN_OPEN = timedelta(hours=1)
 MAX_TITLE = 200
@@ -28,14 +29,6 @@ BLOCK_EXPLAINED = (
 
 class BlockNeedsReason(DomainError):
     """A block was given without a reason (the form shows this at the reason field)."""
-
-
-def good_standing(now: datetime) -> ColumnElement[bool]:
-    """SQL for Member.in_good_standing(now): active, or past due within the grace period."""
-    return or_(
-        Member.status == MemberStatus.ACTIVE.value,
-        and_(Member.status == MemberStatus.PAST_DUE.value, Member.grace_until > now),
-    )
 
 
 def _require_good_standing(member: Member, now: datetime, doing: str) -> None:
@@ -265,8 +258,6 @@ def write_outcome(
     now: datetime | None = None,
 ) -> None:
     """Record the outcome statement after the close, and tell the members."""
-    from market.proposals.results import has_standing_block  # results imports this module
-
     now = now or utcnow()
     if not can_write_outcome(actor, proposal):
         raise Forbidden("Only the author or an admin can write the outcome.")

@@ -8,13 +8,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from market.auth import current_member
-from market.db import get_session, utcnow
+from market.db import utcnow
 from market.errors import DomainError
 from market.extensions import throttle
 from market.proposals import results as read
 from market.proposals import services
 from market.proposals.forms import STANCE_LABELS, OutcomeForm, PositionForm, ProposalForm
 from market.proposals.models import Proposal
+from market.webdb import get_session
 
 bp = Blueprint("proposals", __name__, url_prefix="/decisions")
 

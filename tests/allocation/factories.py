@@ -16,7 +16,7 @@ from market.db import utcnow
 from market.ledger.services import CLEARING, Move, pool_code, post
 from market.members.models import Member
 from tests.catalog.factories import make_channel
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 
 def fund_pool(session: Session, period: str, cents: int, key: str | None = None) -> None:

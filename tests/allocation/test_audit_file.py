@@ -15,9 +15,9 @@ from allocation import recount
 from allocation.closing import close_and_publish
 from market import csvsafe
 from market.clock import period_of, utcnow
-from market.db import database
+from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, vote
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 FORMULA = '=HYPERLINK("https://evil.example/","Recount here")'

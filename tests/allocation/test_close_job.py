@@ -13,7 +13,7 @@ from market.db import utcnow
 from market.jobs import schedule
 from market.jobs.models import JobRun
 from tests.allocation.factories import fund_pool, open_round, vote
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

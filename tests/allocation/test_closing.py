@@ -20,12 +20,13 @@ from allocation.histogram import RULES, weighted_histogram
 from allocation.models import Ballot, Round, RoundResult
 from allocation.rounds import class_weights, round_channels
 from allocation.tally import counts_by_weight
-from market.db import database, utcnow
+from market.db import utcnow
 from market.errors import Conflict
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import balance, channel_code, pool_code
+from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, vote
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from allocation import receipts, splits
 from allocation.closing import close_and_publish
 from allocation.models import Ballot, Round
-from market.db import database
+from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, vote
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

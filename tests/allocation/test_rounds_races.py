@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from allocation.closing import close_and_publish
 from allocation.models import Ballot, Round
-from market.db import database
+from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round
-from tests.factories import PASSWORD, make_member
+from tests.market.factories import PASSWORD, make_member
 from tests.support import LiveServer
 
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from allocation.closing import close_and_publish
 from allocation.models import Round
 from market.clock import period_of, shift_period, utcnow
-from market.db import database
 from market.ledger.services import Move, channel_code, post, vendor_code
 from market.members.models import Member
+from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, pay_dues, vote
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

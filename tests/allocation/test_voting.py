@@ -15,7 +15,7 @@ from allocation.models import Ballot, BallotShare
 from market.db import utcnow
 from market.members.models import Member
 from tests.allocation.factories import fund_pool, open_round, vote
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

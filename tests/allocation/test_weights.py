@@ -12,7 +12,7 @@ from allocation.models import Round
 from allocation.rounds import class_weights
 from market.clock import period_of, utcnow
 from tests.allocation.factories import open_round, vote
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

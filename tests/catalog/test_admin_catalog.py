@@ -14,7 +14,7 @@ from catalog import claims
 from catalog.models import Channel, Product, Vendor
 from catalog.services import leader_ids
 from tests.catalog.factories import make_channel, make_product, make_vendor
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

@@ -9,9 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from catalog import claims
-from market.db import database
+from market.webdb import database
 from tests.catalog.factories import make_channel, make_product, make_vendor
-from tests.factories import make_member
+from tests.market.factories import make_member
 from tests.support import count_queries
 
 

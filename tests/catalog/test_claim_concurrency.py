@@ -10,10 +10,10 @@ from sqlalchemy import func, insert, select
 
 from catalog.models import Claim, KeyStatus, LicenceKey
 from market import create_app
-from market.db import database
 from market.members.models import Member
+from market.webdb import database
 from tests.catalog.factories import add_keys, make_product
-from tests.factories import _hash
+from tests.market.factories import _hash
 from tests.support import app_config, gunicorn_server, signed_login
 
 

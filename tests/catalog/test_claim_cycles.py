@@ -13,13 +13,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bench.serving import signed_login
 from catalog import claims
 from catalog.models import Claim, LicenceKey, Product
-from market.db import database
-from market.serving import signed_login
+from market.webdb import database
 from tests.catalog.factories import make_product
 from tests.catalog.test_claims import key_statuses, live_claims
-from tests.factories import make_member
+from tests.market.factories import make_member
 from tests.support import LiveServer
 
 Login = Callable[..., FlaskClient]

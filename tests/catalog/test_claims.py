@@ -16,7 +16,7 @@ from catalog import claims
 from catalog.models import Claim, LicenceKey, Product
 from market.db import utcnow
 from tests.catalog.factories import make_product
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

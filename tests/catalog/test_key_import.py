@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import LicenceKey, Product
 from tests.catalog.factories import make_product
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from catalog import claims
 from catalog.models import Claim, LicenceKey
-from market.db import database
+from market.webdb import database
 from tests.catalog.factories import make_channel, make_product, make_vendor
-from tests.factories import PASSWORD, make_member
+from tests.market.factories import PASSWORD, make_member
 from tests.support import LiveServer
 
 

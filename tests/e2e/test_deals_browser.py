@@ -17,15 +17,16 @@ from sqlalchemy import select
 
 from catalog import services as catalog
 from catalog.models import Product
-from market.db import database, utcnow
+from market.db import utcnow
 from market.deals import groupbuy
 from market.deals.models import Deal
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import balance, channel_code, vendor_code
 from market.members.models import Member
+from market.webdb import database
 from tests.catalog.factories import make_channel
-from tests.factories import PASSWORD, make_member
 from tests.market.deals.factories import fund_channel
+from tests.market.factories import PASSWORD, make_member
 from tests.support import LiveServer
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from market.billing import fakestripe
+from bench import fakestripe
 from market.billing.models import StripeEvent
-from market.db import database
+from market.webdb import database
 from tests import support
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from market.db import database
+from market.webdb import database
 from tests import support
 from tests.allocation.factories import fund_pool, open_round, vote
 from tests.e2e.test_rounds_browser import _log_in
-from tests.factories import make_member
+from tests.market.factories import make_member
 from tests.market.jobs import workers
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from allocation.models import Round, RoundStatus
 from market import demo
-from market.db import database
 from market.deals.models import Deal
 from market.proposals.models import Proposal
+from market.webdb import database
 from tests.support import LiveServer
 
 SHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots" / "phone"

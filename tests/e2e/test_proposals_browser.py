@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from market.db import database, utcnow
+from market.db import utcnow
 from market.proposals.models import Proposal
-from tests.factories import PASSWORD, make_member
+from market.webdb import database
+from tests.market.factories import PASSWORD, make_member
 from tests.support import LiveServer
 
 

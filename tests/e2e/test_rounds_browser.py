@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from allocation import recount
-from market.db import database
+from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, pay_dues
-from tests.factories import PASSWORD, make_member
+from tests.market.factories import PASSWORD, make_member
 from tests.support import LiveServer
 
 SHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from market.db import database
+from market.webdb import database
 from tests.allocation.factories import open_round
 from tests.e2e.test_rounds_browser import _log_in
-from tests.factories import make_member
+from tests.market.factories import make_member
 from tests.support import LiveServer
 
 

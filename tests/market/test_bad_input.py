@@ -21,9 +21,8 @@ from market.clock import period_of, utcnow
 from market.members.models import Member
 from tests.allocation.factories import open_round
 from tests.catalog.factories import make_product, make_vendor
-from tests.factories import login_as, make_member
-from tests.factories_proposals import make_proposal
 from tests.market.deals.factories import make_deal, make_want_request
+from tests.market.factories import login_as, make_member, make_proposal
 
 HUGE_IDS = ["9223372036854775808", "100000000000000000000", "-1"]
 BAD_VALUES = [

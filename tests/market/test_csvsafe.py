@@ -16,7 +16,7 @@ from market import csvsafe
 from market.clock import period_of, utcnow
 from market.ledger.services import CLEARING, Move, pool_code, post
 from tests.catalog.factories import make_product, make_vendor
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 NASTY = [

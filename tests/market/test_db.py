@@ -5,8 +5,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from market import create_app
-from market.db import database, get_session
 from market.members.models import Member
+from market.webdb import database, get_session
 
 
 def test_sqlite_pragmas_and_begin_immediate(tmp_path: Path) -> None:

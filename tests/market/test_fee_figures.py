@@ -19,15 +19,15 @@ from allocation.closing import close_and_publish
 from market.billing import services
 from market.billing.services import DuesSettings
 from market.clock import month_start, period_of, utcnow
-from market.db import database
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.ledger.services import RESERVE, pool_code
 from market.members.models import Member
 from market.money import Money, fee_split
+from market.webdb import database
 from tests.allocation.factories import open_round, vote
-from tests.factories import make_member
 from tests.market.billing.stripe_fakes import invoice, make_dues_account
 from tests.market.deals.factories import make_deal, make_want_request
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 _seq = itertools.count(1)

@@ -11,8 +11,7 @@ from catalog import claims
 from market.members.models import Member
 from tests.allocation.factories import fund_pool, open_round, vote
 from tests.catalog.factories import make_product
-from tests.factories import make_member
-from tests.factories_proposals import make_proposal
+from tests.market.factories import make_member, make_proposal
 
 
 def test_anonymous_visitors_see_no_cards(client: FlaskClient) -> None:

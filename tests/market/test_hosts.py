@@ -11,8 +11,8 @@ from contextlib import ExitStack
 import requests
 
 from market import create_app
-from market.db import database
-from tests.factories import PASSWORD, make_member
+from market.webdb import database
+from tests.market.factories import PASSWORD, make_member
 from tests.support import app_config, gunicorn_server, skip_or_fail
 
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -40,6 +40,7 @@ def test_three_hosts_share_sessions_and_the_login_throttle(live_database: str) -
     with database(app).transaction() as session:
         email = make_member(session).email
         target = make_member(session).email
+    database(app).engine.dispose()  # else its pooled connection outlives the database
     shared = {
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(6)}",  # this run's own counters

@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 
 from market.members.models import Member
 from market.notifications.models import OutboxMessage
-from tests.factories import PASSWORD, make_member
+from tests.market.factories import PASSWORD, make_member
 
 
 def count_members(session: Session) -> int:

@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 from allocation.closing import close_and_publish
 from allocation.models import Payout
 from market.clock import period_of, utcnow
-from market.db import database
 from market.deals.models import DealOffer
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import balance, channel_code
+from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, vote
-from tests.factories import make_member
 from tests.market.deals.factories import make_deal
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

@@ -15,8 +15,7 @@ from market.notifications.models import Notification, OutboxMessage
 from market.notifications.services import defang
 from market.proposals import services
 from market.proposals.models import Proposal
-from tests.factories import make_member
-from tests.factories_proposals import close_now, make_proposal
+from tests.market.factories import close_now, make_member, make_proposal
 
 Login = Callable[..., FlaskClient]
 PHISH = "Urgent: confirm your dues at https://coop-billing.example/login or mail pay@evil.example"

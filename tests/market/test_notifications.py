@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market import create_app
-from market.db import database
 from market.members.models import Member
 from market.notifications.delivery import deliver_pending
 from market.notifications.models import Notification, OutboxMessage
 from market.notifications.services import notify
-from tests.factories import make_member
+from market.webdb import database
+from tests.market.factories import make_member
 from tests.support import app_config
 
 Login = Callable[..., FlaskClient]

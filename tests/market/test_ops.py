@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from market import create_app
 from market.auth import public
 from market.ops import JsonFormatter
-from tests.factories import make_member
+from tests.market.factories import make_member
 from tests.support import app_config, free_port
 
 Login = Callable[..., FlaskClient]

@@ -13,14 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market import create_app
-from market.db import database, utcnow
+from market.db import utcnow
 from market.errors import Conflict, DomainError, Forbidden
 from market.notifications.models import Notification, OutboxMessage
 from market.proposals.models import Position, PositionChange, Proposal
 from market.proposals.results import ratification_passed
 from market.proposals.services import close_due, take_position
-from tests.factories import make_member
-from tests.factories_proposals import close_now, make_proposal
+from market.webdb import database
+from tests.market.factories import close_now, make_member, make_proposal
 from tests.support import app_config
 
 

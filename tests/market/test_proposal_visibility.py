@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from market.proposals import services
 from market.proposals.models import Proposal
-from tests.factories import make_member
-from tests.factories_proposals import close_now, make_proposal
+from tests.market.factories import close_now, make_member, make_proposal
 
 Login = Callable[..., FlaskClient]
 REASON = "The reserve already covers a year of support costs"

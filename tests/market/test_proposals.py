@@ -14,8 +14,7 @@ from market.db import utcnow
 from market.members.models import Member
 from market.notifications.models import Notification
 from market.proposals.models import Position, PositionChange, Proposal
-from tests.factories import make_member
-from tests.factories_proposals import close_now, make_proposal
+from tests.market.factories import close_now, make_member, make_proposal
 
 Login = Callable[..., FlaskClient]
 

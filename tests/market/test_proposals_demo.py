@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from market.proposals.demo import OPS_TITLE, chapter_decisions
 from market.proposals.models import Proposal
 from market.proposals.results import results
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 
 def test_demo_decision_is_blocked_flagged_and_has_an_outcome(app: Flask, session: Session) -> None:

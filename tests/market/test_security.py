@@ -12,7 +12,7 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import NumberConverter
 
 from market.members.models import Member
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 # Endpoints anyone may open. Everything else must need a login (deny by default).
 PUBLIC = {"index", "static", "members.signup", "members.login"}

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from market.members.models import Member
-from tests.factories import PASSWORD, login_as, make_member
+from tests.market.factories import PASSWORD, login_as, make_member
 
 NEW_PASSWORD = "a brand new password"
 

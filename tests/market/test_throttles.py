@@ -16,7 +16,7 @@ from market.clock import utcnow
 from market.deals.models import WantRequest
 from market.proposals.models import Proposal
 from tests.catalog.factories import make_channel
-from tests.factories import PASSWORD, login_as, make_member
+from tests.market.factories import PASSWORD, login_as, make_member
 
 REDIS = "redis://127.0.0.1:6379"
 

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from market.billing import services
 from market.billing.services import DuesSettings
-from market.db import database
 from market.ledger.services import (
     CLEARING,
     PAID_OUT,
@@ -25,9 +24,10 @@ from market.ledger.services import (
     vendor_code,
 )
 from market.members.models import Member
+from market.webdb import database
 from tests.catalog.factories import make_channel
-from tests.factories import make_member
 from tests.market.billing.stripe_fakes import NOV_1, invoice, make_dues_account
+from tests.market.factories import make_member
 
 DAY = 86400
 

@@ -18,7 +18,7 @@ from market.ledger.models import LedgerTransaction
 from market.ledger.services import RESERVE, balance
 from market.members.models import Member
 from tests import support
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 GOOD_CARD = "4242424242424242"
 DECLINED_AT_SETUP = "4000000000000002"

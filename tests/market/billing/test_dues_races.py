@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 from market.billing.gateway import gateway
 from market.billing.models import DuesAccount
-from market.db import database
 from market.ledger.models import LedgerTransaction
 from market.members.models import Member
+from market.webdb import database
 from tests import support
-from tests.factories import make_member
 from tests.market.billing.test_dues_flow import GOOD_CARD, _confirm_card
+from tests.market.factories import make_member
 
 
 def _member(server: support.LiveServer, **fields: Any) -> int:

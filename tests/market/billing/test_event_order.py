@@ -16,8 +16,8 @@ from market.billing.services import DuesSettings
 from market.db import utcnow
 from market.ledger.models import Account
 from market.members.models import Member
-from tests.factories import make_member
 from tests.market.billing.stripe_fakes import event, invoice, subscription
+from tests.market.factories import make_member
 
 CFG = DuesSettings()
 DAY = 86400

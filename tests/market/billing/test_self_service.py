@@ -12,15 +12,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bench.fakestripe import DEV_API_KEY
 from market.billing import services
-from market.billing.fakestripe import DEV_API_KEY
 from market.billing.models import DuesAccount, DuesInvoice
 from market.clock import period_of, utcnow
 from market.ledger.models import LedgerTransaction
 from market.members.models import Member
 from market.notifications.models import Notification
 from tests import support
-from tests.factories import make_member
 from tests.market.billing.stripe_fakes import make_dues_account
 from tests.market.billing.test_dues_flow import (
     DECLINED_AT_CHARGE,
@@ -29,6 +28,7 @@ from tests.market.billing.test_dues_flow import (
     _confirm_card,
     _member,
 )
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from market import create_app
 from market.billing import services
 from market.billing.models import StripeEvent
-from market.db import database
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import balance, check_books, pool_code
 from market.members.models import Member
+from market.webdb import database
 from tests import support
-from tests.factories import make_member
 from tests.market.billing.stripe_fakes import NOV_1, WEBHOOK_URL, event, invoice, sign
+from tests.market.factories import make_member
 
 
 def test_fifty_concurrent_deliveries_book_once(live_database: str) -> None:

@@ -15,7 +15,6 @@ from market.db import utcnow
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import CLEARING, RESERVE, balance, pool_code
 from market.members.models import Member
-from tests.factories import make_member
 from tests.market.billing.stripe_fakes import (
     NOV_1,
     WEBHOOK_URL,
@@ -26,6 +25,7 @@ from tests.market.billing.stripe_fakes import (
     sign,
     subscription,
 )
+from tests.market.factories import make_member
 
 
 def _count(session: Session, model: type) -> int:

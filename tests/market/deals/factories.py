@@ -17,7 +17,7 @@ from market.deals.tiers import Tier
 from market.ledger.services import Move, channel_code, pool_code, post
 from market.members.models import Member
 from tests.catalog.factories import make_channel, make_product, make_vendor
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 STORY_TIERS = [Tier(1, 120), Tier(50, 90), Tier(150, 70)]
 STORY_TERMS = Terms(STORY_TIERS, 50, 12, "Volume pricing for the co-op.")

@@ -19,8 +19,8 @@ from market.ledger.services import balance, channel_code, vendor_code
 from market.members.models import Member
 from market.notifications.models import Notification
 from tests.catalog.factories import make_channel
-from tests.factories import make_member
 from tests.market.deals.factories import fund_channel, make_deal
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

@@ -16,8 +16,8 @@ from market.deals.links import hash_token
 from market.deals.models import Deal, DealEvent, DealOffer, VendorLink
 from market.proposals.models import Position, Proposal
 from tests.catalog.factories import make_channel, make_product, make_vendor
-from tests.factories import login_as, make_member
 from tests.market.deals.factories import make_deal, make_want_request
+from tests.market.factories import login_as, make_member
 
 Login = Callable[..., FlaskClient]
 STORY_FORM = {

@@ -19,8 +19,8 @@ from market.deals.tiers import Tier
 from market.members.models import Member
 from market.proposals.models import Position, Proposal
 from tests.catalog.factories import make_channel
-from tests.factories import login_as, make_member
 from tests.market.deals.factories import fund_channel, make_deal
+from tests.market.factories import login_as, make_member
 
 
 def _admin_client(make_app: Callable[..., Flask], admin: Member) -> FlaskClient:

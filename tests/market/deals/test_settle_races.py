@@ -8,16 +8,16 @@ from sqlalchemy import func, select
 
 from catalog.models import Product
 from market import create_app
-from market.db import database
 from market.deals.models import Commitment, Deal
 from market.deals.settle import Settlement, settle_deal
 from market.errors import DomainError
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import balance, check_books, vendor_code
 from market.notifications.models import Notification
+from market.webdb import database
 from tests.catalog.factories import make_channel
-from tests.factories import make_member
 from tests.market.deals.factories import fund_channel, make_deal
+from tests.market.factories import make_member
 from tests.support import app_config
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from market.deals.models import Want, WantRequest
 from tests.catalog.factories import make_channel
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from market.jobs import definitions
 from market.jobs.models import JobRun
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
 

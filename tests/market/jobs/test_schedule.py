@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from allocation import rounds
 from allocation.models import Round
 from market.clock import month_start, next_period, period_of
-from market.db import database, utcnow
+from market.db import utcnow
 from market.jobs import definitions, schedule
 from market.jobs.models import JobRun
 from market.ledger.models import LedgerTransaction
 from market.members.models import Member
+from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, vote
-from tests.factories import make_member
+from tests.market.factories import make_member
 
 
 @pytest.fixture

@@ -20,14 +20,15 @@ from sqlalchemy import func, select
 
 from allocation.models import Round
 from market.clock import period_of
-from market.db import database, utcnow
+from market.db import utcnow
 from market.jobs import schedule
 from market.jobs.models import JobRun
 from market.jobs.queue import enqueue
 from market.ledger.models import LedgerTransaction
 from market.members.models import Member
+from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, vote
-from tests.factories import make_member
+from tests.market.factories import make_member
 from tests.market.jobs import workers
 
 

@@ -15,8 +15,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from market import create_app
-from market.db import database
 from market.jobs.models import JobRun
+from market.webdb import database
 from tests import support
 
 REDIS = "redis://127.0.0.1:6379/0"

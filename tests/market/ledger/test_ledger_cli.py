@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from market import create_app
-from market.db import database
 from market.ledger.services import CLEARING, RESERVE, Move, post
+from market.webdb import database
 from tests.support import app_config
 
 
