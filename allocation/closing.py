@@ -46,12 +46,12 @@ class CloseReport:
 def close_and_publish(
     db: Database, round_id: int, audit_dir: Path, now: datetime | None = None
 ) -> CloseReport:
-    """Run (or resume) the close of a round through to publication."""
+    """Run (or resume) the close of a round through to publication (`now`: when it happens)."""
     report = CloseReport(round_id=round_id)
     token = _claim(db, round_id, now or utcnow(), report)
     try:
-        _tally(db, round_id, report)
-        _publish(db, round_id, audit_dir, report)
+        _tally(db, round_id, report, now)
+        _publish(db, round_id, audit_dir, report, now)
     finally:
         _release(db, round_id, token)
     return report
@@ -115,7 +115,7 @@ def _release(db: Database, round_id: int, token: str) -> None:
         )
 
 
-def _tally(db: Database, round_id: int, report: CloseReport) -> None:
+def _tally(db: Database, round_id: int, report: CloseReport, now: datetime | None) -> None:
     """closing → closed: read the pool, tally histograms with the rule, store the outcome."""
     with db.transaction() as session:
         rnd = session.get(Round, round_id)
@@ -154,7 +154,8 @@ def _tally(db: Database, round_id: int, report: CloseReport) -> None:
                 ],
             )
         rnd.status = RoundStatus.CLOSED.value
-        rnd.closed_at = utcnow()
+        # Read the clock after the claim: every ballot accepted before it precedes closed_at.
+        rnd.closed_at = now or utcnow()
         _timed(report, "rule", started)
 
 
@@ -182,7 +183,9 @@ def _book(session: Session, rnd: Round) -> None:
         )
 
 
-def _publish(db: Database, round_id: int, audit_dir: Path, report: CloseReport) -> None:
+def _publish(
+    db: Database, round_id: int, audit_dir: Path, report: CloseReport, now: datetime | None
+) -> None:
     """closed → published: book the outcome, write the audit file, check the books."""
     with db.transaction() as session:
         rnd = session.get(Round, round_id)
@@ -194,7 +197,7 @@ def _publish(db: Database, round_id: int, audit_dir: Path, report: CloseReport) 
             rnd.audit_head, rnd.audit_rows = write_audit(session, rnd, audit_dir)
             started = _timed(report, "audit", started)
             rnd.status = RoundStatus.PUBLISHED.value
-            rnd.published_at = utcnow()
+            rnd.published_at = now or utcnow()
             _books_ok(session, "after")
             _timed(report, "check", started)
         report.status = rnd.status

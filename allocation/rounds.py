@@ -127,7 +127,9 @@ def carry_forward(session: Session, rnd: Round, previous: Round) -> int:
             select(RoundChannel.channel_id).where(RoundChannel.round_id == rnd.id)
         ),
     )
-    now = utcnow()
+    # A standing split is cast when the round opens (not when this runs: the demo and
+    # simulations open rounds in the past).
+    now = rnd.opens_at
     session.execute(
         insert(Ballot).from_select(
             [

@@ -26,6 +26,16 @@ from market.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# `python -m gunicorn`, whose clock first follows a travelling test run (market.clock).
+_GUNICORN = (
+    "from market.clock import follow_offset; follow_offset(); "
+    "from gunicorn.app.wsgiapp import run; run()"
+)
+
+
+def gunicorn_command(*args: str) -> list[str]:
+    """The command line that runs gunicorn with `args`, on the test run's clock if it travels."""
+    return [sys.executable, "-c", _GUNICORN, *args]
 
 
 def free_port() -> int:
@@ -75,10 +85,7 @@ def gunicorn(
         **(env or {}),
     }
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
+        gunicorn_command(
             "-w",
             str(workers),
             "--threads",
@@ -88,7 +95,7 @@ def gunicorn(
             "--log-level",
             "warning",
             "market.wsgi:app",
-        ],
+        ),
         cwd=ROOT,
         env=environ,
     )

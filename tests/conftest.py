@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,27 @@ from market.db import database
 from market.ledger.services import check_books
 from market.members.models import Member
 from tests import support
+from tests.travel import Journey
 
+JOURNEY = pytest.StashKey[Journey]()
 BACKENDS = ["sqlite"] + (["postgresql"] if support.postgres_url() else [])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Travel to TEST_TODAY (or a random moment) before any app is built."""
+    journey = Journey(os.environ)
+    journey.start()
+    config.stash[JOURNEY] = journey
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    journey = config.stash.get(JOURNEY, None)
+    if journey is not None:
+        journey.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return config.stash[JOURNEY].header()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
+from market.clock import follow_offset
+
 DEV_API_KEY = "sk_test_softcoop_dev"
 DEV_PUBLISHABLE_KEY = "pk_test_softcoop_dev"
 DEV_WEBHOOK_SECRET = "whsec_softcoop_dev"
@@ -77,6 +79,7 @@ def main() -> None:
     """Start localstripe in this process, from scratch and without its disk dumps."""
     from localstripe import resources, server
 
+    follow_offset()  # a travelling test run's Stripe: its periods and signatures on its clock
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
     if "--from-scratch" not in sys.argv:

@@ -6,12 +6,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from market.config import ROOT
+from market.serving import gunicorn_command
 
 
 class Gunicorn:
@@ -29,11 +29,10 @@ class Gunicorn:
         """Start the master and wait until every worker serves."""
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "-w", str(self.workers),
-                "-b", f"127.0.0.1:{self.port}", "--timeout", "30",
+            gunicorn_command(
+                "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "30",
                 "--log-level", "warning", "market.wsgi:app",
-            ],
+            ),
             cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=out,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
