@@ -112,7 +112,8 @@ def gunicorn(
             proc.wait()
 
 
-def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    # Four workers importing the app take over 30 s on a busy CI machine; this only bounds it.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -25,8 +25,8 @@ class Gunicorn:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30) -> None:
-        """Start the master and wait until every worker serves."""
+    def start(self, timeout: float = 90) -> None:
+        """Start the master and wait until every worker serves (slow on a loaded machine)."""
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
             gunicorn_command(

@@ -20,6 +20,7 @@ from allocation.histogram import RULES, weighted_histogram
 from allocation.models import Ballot, Round, RoundResult
 from allocation.rounds import class_weights, round_channels
 from allocation.tally import counts_by_weight
+from market.clock import next_period
 from market.db import database, utcnow
 from market.errors import Conflict
 from market.ledger.models import LedgerTransaction
@@ -93,7 +94,7 @@ def test_admin_closes_books_exactly_and_the_file_recounts(
     app: Flask, session: Session, login: Login, audit_dir: Path
 ) -> None:
     rnd, chans = _populated_round(session)
-    fund_pool(session, "2026-11", 135_000)
+    fund_pool(session, rnd.period, 135_000)
     admin = make_member(session, admin=True)
     session.commit()
     resp = login(admin).post(f"/admin/rounds/{rnd.id}/close")
@@ -104,7 +105,7 @@ def test_admin_closes_books_exactly_and_the_file_recounts(
     assert sum(r.cents for r in results) == 135_000 == sum(r.mean_cents for r in results)
     for r in results:
         assert balance(session, channel_code(r.channel_id)) == r.cents
-    assert balance(session, pool_code("2026-11")) == 0
+    assert balance(session, pool_code(rnd.period)) == 0
 
     page = app.test_client().get(f"/rounds/{rnd.id}/results").get_data(as_text=True)
     assert "<svg" in page and "Independent Markets" in page and rnd.audit_head in page
@@ -130,7 +131,7 @@ def test_admin_closes_books_exactly_and_the_file_recounts(
 
 def test_a_tampered_audit_file_is_caught(session: Session, app: Flask, audit_dir: Path) -> None:
     rnd, _ = _populated_round(session, voters=5)
-    fund_pool(session, "2026-11", 10_000)
+    fund_pool(session, rnd.period, 10_000)
     session.commit()
     close_and_publish(database(app), rnd.id, audit_dir)
     [path] = audit_dir.glob("*.csv")
@@ -174,7 +175,7 @@ def test_a_crashed_close_resumes_without_booking_twice(
     session: Session, app: Flask, audit_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rnd, _ = _populated_round(session, voters=8)
-    fund_pool(session, "2026-11", 50_000)
+    fund_pool(session, rnd.period, 50_000)
     session.commit()
 
     def crash(*_a: object, **_k: object) -> None:
@@ -191,7 +192,7 @@ def test_a_crashed_close_resumes_without_booking_twice(
         select(LedgerTransaction.key).where(LedgerTransaction.kind == "allocation")
     ).all()
     assert keys == [f"round:{rnd.id}:publish"]
-    assert balance(session, pool_code("2026-11")) == 0
+    assert balance(session, pool_code(rnd.period)) == 0
     with pytest.raises(Conflict, match="already closed"):
         close_and_publish(database(app), rnd.id, audit_dir)
 
@@ -201,12 +202,12 @@ def test_no_ballots_means_the_pool_carries_over(
 ) -> None:
     make_member(session)
     rnd, _ = open_round(session)
-    fund_pool(session, "2026-11", 20_000)
+    fund_pool(session, rnd.period, 20_000)
     session.commit()
     close_and_publish(database(app), rnd.id, audit_dir)
-    assert balance(session, pool_code("2026-12")) == 20_000
+    assert balance(session, pool_code(next_period(rnd.period))) == 20_000
     page = app.test_client().get(f"/rounds/{rnd.id}/results").get_data(as_text=True)
-    assert "No ballots were cast" in page and "carries over to 2026-12" in page
+    assert "No ballots were cast" in page and f"carries over to {next_period(rnd.period)}" in page
     [path] = audit_dir.glob("*.csv")
     assert recount.recount(path).matches
 
@@ -215,7 +216,7 @@ def test_where_my_dues_went(session: Session, app: Flask, login: Login, audit_di
     nia = make_member(session)
     rnd, chans = open_round(session)
     vote(session, nia, rnd, {chans[0].id: 5000, chans[1].id: 3000, chans[2].id: 2000})
-    fund_pool(session, "2026-11", 45_000)
+    fund_pool(session, rnd.period, 45_000)
     session.commit()
     close_and_publish(database(app), rnd.id, audit_dir)
     page = login(nia).get("/rounds/my-dues").get_data(as_text=True)
@@ -228,7 +229,7 @@ def test_where_my_dues_went(session: Session, app: Flask, login: Login, audit_di
 def test_cli_close_reports_where_the_time_went(session: Session, app: Flask) -> None:
     rnd, _ = _populated_round(session, voters=4)
     session.commit()
-    out = app.test_cli_runner().invoke(args=["rounds", "close", "2026-11"])
+    out = app.test_cli_runner().invoke(args=["rounds", "close", rnd.period])
     assert out.exit_code == 0, out.output
     assert "published, 4 ballots" in out.output and "histogram" in out.output
     assert session.scalar(select(func.count()).select_from(RoundResult)) == 4
