@@ -26,7 +26,10 @@ BACKENDS = ["sqlite"] + (["postgresql"] if support.postgres_url() else [])
 
 def pytest_configure(config: pytest.Config) -> None:
     """Travel to TEST_TODAY (or a random moment) before any app is built."""
-    journey = Journey(os.environ)
+    try:
+        journey = Journey(os.environ)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     journey.start()
     config.stash[JOURNEY] = journey
 
