@@ -2,14 +2,17 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+LOCK := requirements/dev.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench-alloc clean
+.PHONY: run test test-fast lint lock clean
 
-$(STAMP): pyproject.toml
+# Install exactly what the lock file pins (with hashes), then the project itself.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 ## Serve the demo co-op at http://127.0.0.1:5000 (SQLite, demo data, local fake Stripe).
@@ -17,11 +20,25 @@ run: $(STAMP)
 	FLASK_DEBUG=1 $(BIN)/python -m market.devserver
 
 ## Lint, type-check and run the whole test suite.
-test: $(STAMP)
+test: $(STAMP) lint
 	@bash .ci/ensure-chromium.sh
-	$(BIN)/ruff check .
-	$(BIN)/mypy market allocation
 	$(BIN)/pytest
+
+## The inner loop: lint, types, and every test but the servers, browsers and demo loads.
+test-fast: $(STAMP) lint
+	$(BIN)/pytest -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy market catalog allocation tests
+
+## Regenerate the lock files after changing the dependencies in pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --universal \
+		--python-version 3.11 -q -o requirements/dev.txt
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal \
+		--python-version 3.11 -q -o requirements/app.txt
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -15,6 +25,13 @@ from market.errors import DomainError, NotFound
 bp = Blueprint("catalog", __name__)
 # A blueprint of its own, so the main navigation marks "My licences" apart from "Catalogue".
 licences_bp = Blueprint("licences", __name__)
+
+
+@licences_bp.after_request
+def _never_cache_keys(response: Response) -> Response:
+    """Licence keys show on these pages: no browser or proxy may keep a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _leader_bp() -> int:

@@ -19,8 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     settings = config_module.from_env()
     settings.update(config or {})
-    if settings.get("TESTING") or settings.get("DEBUG"):
-        settings["SECRET_KEY"] = settings.get("SECRET_KEY") or "dev-only-not-secret"
+    config_module.resolve_secret(settings)
     config_module.validate(settings)
     app.config.update(settings)
     app.config.update(
@@ -34,9 +33,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
-    from market import auth, cli, db, web
+    from market import auth, cli, db, ops, web
     from market.extensions import csrf, limiter, login_manager
 
+    ops.init_app(app)
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

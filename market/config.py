@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,16 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DEBUG": debug,
         "SECRET_KEY": env.get("SECRET_KEY"),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'softcoop.db'}",
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Shared state for several hosts: rate limits (and, with jobs, the broker) in Redis.
+        "REDIS_URL": env.get("REDIS_URL", ""),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
+        or env.get("REDIS_URL")
+        or "memory://",
+        # Several co-ops (or test runs) may share one Redis: each keeps its own counters.
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "softcoop"),
+        # How many proxies (load balancers) in front of the app set X-Forwarded-* headers.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "CURRENCY": env.get("CURRENCY", "usd").lower(),
         "MONTHLY_FEE_CENTS": _int(env, "MONTHLY_FEE_CENTS", 500),
@@ -72,6 +82,39 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Cookies without the Secure flag, for servers on plain-HTTP localhost (test servers).
         "INSECURE_COOKIES": _flag(env, "INSECURE_COOKIES"),
     }
+
+
+def instance_secret(instance: Path | None = None) -> str:
+    """This checkout's own random secret (instance/secret_key), made on first use.
+
+    Development and the CLI in a checkout sign sessions with it, so no two checkouts share a
+    key and no published key can forge a session. Two processes starting at once agree:
+    the file is linked into place only if absent, and the loser reads the winner's key.
+    """
+    instance = INSTANCE if instance is None else instance
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        draft = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+def resolve_secret(settings: dict[str, Any]) -> None:
+    """Fill in SECRET_KEY where none is set: per process in tests, per checkout in debug."""
+    if settings.get("SECRET_KEY"):
+        return
+    if settings.get("TESTING"):
+        settings["SECRET_KEY"] = secrets.token_hex(32)
+    elif settings.get("DEBUG"):
+        settings["SECRET_KEY"] = instance_secret()
 
 
 def validate(config: Mapping[str, Any]) -> None:

@@ -20,6 +20,7 @@ from market.members.models import Member
 from tests import support
 from tests.travel import Journey
 
+SCRUBBED = support.scrub_environment()  # before any app reads the environment
 JOURNEY = pytest.StashKey[Journey]()
 BACKENDS = ["sqlite"] + (["postgresql"] if support.postgres_url() else [])
 
@@ -182,3 +183,21 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+# Tests that start servers, browsers or load the whole demo: `make test-fast` leaves them out
+# (`-m "not slow"`); `make test` and CI run everything. Marked here by what they use, so a new
+# test of that kind is slow without anyone remembering to mark it.
+SLOW_FIXTURES = {"live_database", "live_server", "browser", "page"}
+SLOW_MODULES = {"test_load_short.py", "test_demo_catalog.py", "test_deals_demo.py",
+                "test_proposals_demo.py", "test_demo.py"}  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the slow tests (see SLOW_FIXTURES and SLOW_MODULES)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        slow_module = item.path.name in SLOW_MODULES or "e2e" in item.path.parts
+        # Reference comparisons on whole real elections (pabutools takes minutes on some).
+        if fixtures & SLOW_FIXTURES or slow_module or "real_files" in item.name:
+            item.add_marker(pytest.mark.slow)

@@ -37,6 +37,30 @@ STRIPE_KEYS = {
 }
 
 
+def scrub_environment(environ: Any = os.environ) -> list[str]:
+    """Remove the developer's app settings from the environment; returns their names.
+
+    The app reads its settings from the environment, and the test servers inherit it: a
+    shell with FLASK_DEBUG=1, SECRET_KEY, DATABASE_URL or STRIPE_API_KEY exported must run
+    the suite exactly as a clean one. The names are the ones `from_env` asks for, so a new
+    setting is scrubbed without anyone remembering to list it here.
+    """
+    from market.config import from_env
+
+    asked: set[str] = set()
+
+    class Spy(dict[str, str]):
+        def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+            asked.add(key)
+            return default
+
+    from_env(Spy())
+    names = sorted(n for n in environ if n in asked or n.startswith("FLASK_"))
+    for name in names:
+        del environ[name]
+    return names
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip with a message, or fail when the run is strict (CI must not skip these)."""
     if STRICT:

@@ -76,15 +76,24 @@ def running(port: int, log: IO[bytes] | int | None = subprocess.DEVNULL) -> Iter
 
 
 def main() -> None:
-    """Start localstripe in this process, from scratch and without its disk dumps."""
+    """Start localstripe in this process, from scratch, on 127.0.0.1 only.
+
+    localstripe's own `start()` listens on every interface and would show members' emails
+    to the whole network; this binds the same aiohttp app to the loopback address.
+    """
+    import argparse
+
+    from aiohttp import web
     from localstripe import resources, server
 
     follow_offset()  # a travelling test run's Stripe: its periods and signatures on its clock
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
-    if "--from-scratch" not in sys.argv:
-        sys.argv.append("--from-scratch")
-    server.start()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--from-scratch", action="store_true")
+    args = parser.parse_args()
+    web.run_app(server.app, host="127.0.0.1", port=args.port, print=None)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,7 @@ def test_admin_closes_books_exactly_and_the_file_recounts(
     assert balance(session, pool_code(rnd.period)) == 0
 
     page = app.test_client().get(f"/rounds/{rnd.id}/results").get_data(as_text=True)
+    assert rnd.audit_head is not None
     assert "<svg" in page and "Independent Markets" in page and rnd.audit_head in page
     assert "98 % (40 of 41 eligible members voted)" in page  # the opening admin did not vote
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from flask import Flask
 from sqlalchemy import func, insert, select
 
 from catalog.models import Claim, KeyStatus, LicenceKey
@@ -16,7 +17,7 @@ from tests.factories import _hash
 from tests.support import app_config, gunicorn_server, signed_login
 
 
-def _seed(database_url: str, members: int, keys: int) -> tuple[object, list[int], int]:
+def _seed(database_url: str, members: int, keys: int) -> tuple[Flask, list[int], int]:
     """A fresh app on the live database with `members` active members and one key product."""
     app = create_app(app_config(DATABASE_URL=database_url))
     with database(app).transaction() as session:

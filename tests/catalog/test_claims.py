@@ -45,8 +45,10 @@ def test_member_claims_a_key_and_finds_it_under_my_licences(
     login(member)
     response = client.post(f"/catalogue/{product.id}/claim")
     assert response.status_code == 303
-    page = client.get("/licences").get_data(as_text=True)
+    response = client.get("/licences")
+    page = response.get_data(as_text=True)
     assert "Vaultly" in page
+    assert response.headers["Cache-Control"] == "no-store"  # the key is on this page
     held = session.scalar(select(Claim).where(Claim.member_id == member.id))
     assert held is not None and held.licence_key_id is not None
     key = session.get(LicenceKey, held.licence_key_id)

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from market.members.models import Member
 from tests.factories import PASSWORD, make_member
@@ -21,7 +22,7 @@ def signup(
     email: str = "nia@example.com",
     name: str = "Nia",
     password: str = "a long enough pw",
-) -> object:
+) -> TestResponse:
     return client.post("/signup", data={"email": email, "display_name": name, "password": password})
 
 

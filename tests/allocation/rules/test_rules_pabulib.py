@@ -38,7 +38,7 @@ def test_reads_meta_projects_and_points() -> None:
     assert e.points == [(2.0, 1.0), (5.0,), ()]
     ids, shares = e.shares()  # the empty ballot abstains and is left out
     assert ids == ["1", "2", "3"]
-    assert np.allclose(shares, [[2 / 3, 1 / 3, 0], [0, 0, 1]])
+    assert np.allclose(shares, np.array([[2 / 3, 1 / 3, 0.0], [0.0, 0.0, 1.0]]))
 
 
 def test_approval_ballots_become_equal_shares() -> None:
@@ -46,7 +46,7 @@ def test_approval_ballots_become_equal_shares() -> None:
     text = text.replace("1,2;2,1", "1,2").replace("3;5", "3").replace("v3;;", "v3;")
     e = parse_pabulib_text(text)
     assert e.points is None
-    assert np.allclose(e.shares()[1], [[0.5, 0.5, 0], [0, 0, 1]])
+    assert np.allclose(e.shares()[1], np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]]))
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from market.clock import period_of, utcnow
 from market.db import Database, make_engine
+from market.ledger.models import LedgerTransaction
 from market.ledger.services import (
     CLEARING,
     RESERVE,
@@ -23,7 +24,7 @@ from market.ledger.services import (
 MONTH = period_of(utcnow())  # the pool the tests book into: this month's
 
 
-def book_dues(session: Session, invoice: str, cents: int = 500) -> object:
+def book_dues(session: Session, invoice: str, cents: int = 500) -> LedgerTransaction | None:
     pool, reserve = cents * 9 // 10, cents - cents * 9 // 10
     return post(
         session,
