@@ -56,6 +56,7 @@ class Journey:
         """Travel, and tell every child process how far we went."""
         real = time.time()
         self._traveller.start()
+        time.time()  # time-machine ticks from the first reading: take it now, not later
         self._environ[CLOCK_OFFSET] = repr(self.moment.timestamp() - real)
 
     def stop(self) -> None:
