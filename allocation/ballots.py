@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import delete, select
@@ -83,8 +84,8 @@ def _lock_open_round(session: Session, round_id: int) -> Round:
     return rnd
 
 
-def _check_may_vote(session: Session, rnd: Round, member: Member) -> RoundVoter:
-    reason = refusal_reason(session, rnd, member)
+def _check_may_vote(session: Session, rnd: Round, member: Member, now: datetime) -> RoundVoter:
+    reason = refusal_reason(session, rnd, member, now)
     if reason:
         if "ended" in reason:
             raise Conflict(reason)
@@ -108,12 +109,19 @@ def _retire_current(session: Session, rnd: Round, member: Member) -> None:
         session.flush()
 
 
-def cast_ballot(session: Session, member: Member, round_id: int, split: Mapping[int, int]) -> Cast:
+def cast_ballot(
+    session: Session,
+    member: Member,
+    round_id: int,
+    split: Mapping[int, int],
+    now: datetime | None = None,
+) -> Cast:
     """Record the member's split (basis points by channel id) as their current ballot."""
+    now = now or utcnow()
     if sum(split.values()) != splits.BASIS_POINTS or any(bp < 0 for bp in split.values()):
         raise DomainError("A split must add up to exactly 100 % with no negative parts.")
     rnd = _lock_open_round(session, round_id)
-    voter = _check_may_vote(session, rnd, member)
+    voter = _check_may_vote(session, rnd, member, now)
     from allocation.rounds import round_channels
 
     on_ballot = {c.id for c in round_channels(session, rnd.id)}
@@ -126,7 +134,7 @@ def cast_ballot(session: Session, member: Member, round_id: int, split: Mapping[
         member_id=member.id,
         member_class=voter.member_class,
         split=text,
-        cast_at=utcnow(),
+        cast_at=now,
     )
     session.add(ballot)
     session.flush()
@@ -148,10 +156,11 @@ def cast_ballot(session: Session, member: Member, round_id: int, split: Mapping[
     return Cast(ballot=ballot, salt=salt)
 
 
-def abstain(session: Session, member: Member, round_id: int) -> Ballot:
+def abstain(session: Session, member: Member, round_id: int, now: datetime | None = None) -> Ballot:
     """Abstain in this round: the member is left out of the tally and their split stops standing."""
+    now = now or utcnow()
     rnd = _lock_open_round(session, round_id)
-    voter = _check_may_vote(session, rnd, member)
+    voter = _check_may_vote(session, rnd, member, now)
     _retire_current(session, rnd, member)
     ballot = Ballot(
         round_id=rnd.id,
@@ -159,7 +168,7 @@ def abstain(session: Session, member: Member, round_id: int) -> Ballot:
         member_class=voter.member_class,
         split="",
         abstain=True,
-        cast_at=utcnow(),
+        cast_at=now,
     )
     session.add(ballot)
     session.flush()

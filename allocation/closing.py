@@ -51,7 +51,7 @@ def close_and_publish(
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CloseReport:
-    """Run (or resume) the close of a round through to publication.
+    """Run (or resume) the close of a round through to publication (`now`: when it happens).
 
     `progress(phase)` is told each phase as it starts (claim, tally, book: booking, the
     audit file and publication are one transaction), always
@@ -63,9 +63,9 @@ def close_and_publish(
     token = _claim(db, round_id, now or utcnow(), report)
     try:
         step("tally")
-        _tally(db, round_id, report)
+        _tally(db, round_id, report, now)
         step("book")
-        _publish(db, round_id, audit_dir, report)
+        _publish(db, round_id, audit_dir, report, now)
     finally:
         _release(db, round_id, token)
     return report
@@ -142,7 +142,7 @@ def _release(db: Database, round_id: int, token: str) -> None:
         )
 
 
-def _tally(db: Database, round_id: int, report: CloseReport) -> None:
+def _tally(db: Database, round_id: int, report: CloseReport, now: datetime | None) -> None:
     """closing → closed: read the pool, tally histograms with the rule, store the outcome."""
     with db.transaction() as session:
         rnd = session.get(Round, round_id)
@@ -181,7 +181,8 @@ def _tally(db: Database, round_id: int, report: CloseReport) -> None:
                 ],
             )
         rnd.status = RoundStatus.CLOSED.value
-        rnd.closed_at = utcnow()
+        # Read the clock after the claim: every ballot accepted before it precedes closed_at.
+        rnd.closed_at = now or utcnow()
         _timed(report, "rule", started)
 
 
@@ -209,7 +210,9 @@ def _book(session: Session, rnd: Round) -> None:
         )
 
 
-def _publish(db: Database, round_id: int, audit_dir: Path, report: CloseReport) -> None:
+def _publish(
+    db: Database, round_id: int, audit_dir: Path, report: CloseReport, now: datetime | None
+) -> None:
     """closed → published: book the outcome, write the audit file, check the books."""
     with db.transaction() as session:
         rnd = session.get(Round, round_id)
@@ -222,7 +225,7 @@ def _publish(db: Database, round_id: int, audit_dir: Path, report: CloseReport) 
             rnd.audit_head, rnd.audit_rows = write_audit(session, rnd, audit_dir)
             started = _timed(report, "audit", started)
             rnd.status = RoundStatus.PUBLISHED.value
-            rnd.published_at = utcnow()
+            rnd.published_at = now or utcnow()
             _books_ok(session, "after")
             _timed(report, "check", started)
         report.status = rnd.status

@@ -1,13 +1,14 @@
-"""Demo chapter: three published rounds (Aug-Oct 2026) with hundreds of ballots, November open.
+"""Demo chapter: the last three months' rounds published with hundreds of ballots, this one open.
 
-Built through the same services admins and members use. The pools were filled by the dues
-chapter, which runs first.
+Built through the same services admins and members use, each step at a moment of its month
+(a round for month M opens, is voted on and closes within M). The pools were filled by the
+dues chapter, which runs first.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -18,7 +19,9 @@ from allocation import ballots, payouts, rounds
 from allocation.closing import close_and_publish
 from allocation.models import Ballot, RoundVoter
 from catalog.models import Channel
+from market.clock import month_end, month_start, period_of, shift_period
 from market.db import utcnow
+from market.webdb import database
 from market.members.models import Member
 from market.webdb import database
 
@@ -28,8 +31,8 @@ CHANNELS = {
     "Make Things": ("Photo and vector editors, audio tools.", 3),
     "Build Software": ("Code hosting, CI minutes, an IDE.", 2),
 }
-PAST = ["2026-08", "2026-09", "2026-10"]
-CURRENT = "2026-11"
+PUBLISHED = 3  # months before the current one whose rounds are published
+OPENS_AFTER = timedelta(days=1, hours=10)  # a round opens on the 2nd, after the dues came in
 TURNOUT = 0.71
 CHANGE = 0.40
 
@@ -57,8 +60,24 @@ def _split(rng: random.Random, chans: list[Channel]) -> dict[int, int]:
     return {c.id: 500 * p for c, p in zip(picked, parts, strict=True)}
 
 
+def periods(now: datetime) -> tuple[list[str], str]:
+    """The months whose rounds the demo publishes (oldest first), and the current month."""
+    current = period_of(now)
+    return [shift_period(current, k - PUBLISHED) for k in range(PUBLISHED)], current
+
+
+def opening(period: str, now: datetime) -> datetime:
+    """When the demo opens a month's round: early in the month, and never after `now`."""
+    return min(month_start(period) + OPENS_AFTER, now)
+
+
 def _vote_month(
-    session: Session, rng: random.Random, rnd_id: int, chans: list[Channel], skip: set[int]
+    session: Session,
+    rng: random.Random,
+    rnd_id: int,
+    chans: list[Channel],
+    skip: set[int],
+    when: datetime,
 ) -> None:
     voters = session.scalars(
         select(Member)
@@ -76,15 +95,15 @@ def _vote_month(
             continue
         if m.id in standing:
             if rng.random() < 0.04:
-                ballots.abstain(session, m, rnd_id)
+                ballots.abstain(session, m, rnd_id, now=when)
             elif rng.random() < CHANGE:
-                ballots.cast_ballot(session, m, rnd_id, _split(rng, chans))
+                ballots.cast_ballot(session, m, rnd_id, _split(rng, chans), now=when)
         elif rng.random() < (0.12 if standing else TURNOUT):  # a few newcomers each month
-            ballots.cast_ballot(session, m, rnd_id, _split(rng, chans))
+            ballots.cast_ballot(session, m, rnd_id, _split(rng, chans), now=when)
 
 
-def chapter_rounds(app: Flask, _session: Session, rng: random.Random) -> None:
-    """Budget rounds: August to October published (with payouts), November open for voting."""
+def chapter_rounds(app: Flask, _session: Session, rng: random.Random, now: datetime) -> None:
+    """Budget rounds: the last three months published (with payouts), this month's open."""
     db = database(app)
     audit_dir = Path(app.config["AUDIT_DIR"])
     currency = app.config["CURRENCY"]
@@ -93,15 +112,24 @@ def chapter_rounds(app: Flask, _session: Session, rng: random.Random) -> None:
         admin = session.scalars(select(Member).where(Member.is_admin)).first()
         assert admin is not None
         nia = session.scalar(select(Member.id).where(Member.email == "nia@commons.example"))
-    for period in [*PAST, CURRENT]:
+    past, current = periods(now)
+    for period in [*past, current]:
+        opens = opening(period, now)
         with db.transaction() as session:
-            closes = utcnow() + timedelta(days=4)
-            rnd = rounds.open_round(session, admin, period, closes_at=closes, currency=currency)
-            _vote_month(session, rng, rnd.id, chans, {nia} if nia else set())
+            # Closes at the end of its month (the default); votes come in the day it opens.
+            rnd = rounds.open_round(session, admin, period, currency=currency, now=opens)
+            voted = min(opens + timedelta(days=1), now)
+            _vote_month(session, rng, rnd.id, chans, {nia} if nia else set(), voted)
             rid = rnd.id
-        if period != CURRENT:
-            close_and_publish(db, rid, audit_dir)
-    with db.transaction() as session:
+        if period != current:
+            close_and_publish(db, rid, audit_dir, now=month_end(period))
+    _pay_channels(app, admin, past[-1], now)
+
+
+def _pay_channels(app: Flask, admin: Member, last: str, now: datetime) -> None:
+    """Pay two thirds of what each channel is owed, a couple of days after the last close."""
+    paid_on = min(month_end(last) + timedelta(days=2), now).date()
+    with database(app).transaction() as session:
         for i, b in enumerate(payouts.channel_balances(session)):
             if b.owed_cents > 0:
                 payouts.record_payout(
@@ -109,7 +137,7 @@ def chapter_rounds(app: Flask, _session: Session, rng: random.Random) -> None:
                     admin,
                     b.channel_id,
                     b.owed_cents * 2 // 3,
-                    date(2026, 11, 3),
-                    f"DEMO-PAY-2026-11-{i + 1:02d}",
-                    currency,
+                    paid_on,
+                    f"DEMO-PAY-{last}-{i + 1:02d}",
+                    app.config["CURRENCY"],
                 )

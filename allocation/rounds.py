@@ -62,6 +62,8 @@ def open_round(
         raise DomainError("The period is a month written like 2026-11.")
     if rule not in {r.value for r in Rule}:
         raise DomainError("Unknown rule.")
+    if month_end(period) <= now:
+        raise DomainError(f"{month_name(period)} has ended: its round can no longer open.")
     if session.scalar(select(Round.id).where(Round.period == period)) is not None:
         raise Conflict(f"There is already a round for {period}.")
     busy = session.scalar(select(Round.period).where(Round.status.in_(ACTIVE_STATUSES)))
@@ -136,7 +138,9 @@ def carry_forward(session: Session, rnd: Round, previous: Round) -> int:
             select(RoundChannel.channel_id).where(RoundChannel.round_id == rnd.id)
         ),
     )
-    now = utcnow()
+    # A standing split is cast when the round opens (not when this runs: the demo and
+    # simulations open rounds in the past).
+    now = rnd.opens_at
     session.execute(
         insert(Ballot).from_select(
             [

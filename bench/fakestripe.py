@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from market.clock import follow_offset
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_API_KEY = "sk_test_softcoop_dev"
 DEV_PUBLISHABLE_KEY = "pk_test_softcoop_dev"
@@ -90,6 +92,7 @@ def main() -> None:
     from aiohttp import web
     from localstripe import resources, server
 
+    follow_offset()  # a travelling test run's Stripe: its periods and signatures on its clock
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
     parser = argparse.ArgumentParser()

@@ -15,17 +15,18 @@ import hashlib
 import io
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import create_engine, make_url, text
 
 from market import migrate
+from market.clock import period_of, utcnow
 from market.db import Database, make_engine
 
 CHANNELS = 12
-PERIOD = "2026-11"
+SEED = 2026  # a seed, not a year: the same ballots on every run
 
 
 def _splits(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -47,26 +48,27 @@ def _copy(conn, table: str, columns: str, rows: io.StringIO) -> None:  # type: i
             copy.write(chunk)
 
 
-def _load(db: Database, n: int, seed: int = 2026) -> int:
+def _load(db: Database, n: int, seed: int = SEED) -> int:
     rng = np.random.default_rng(seed)
-    now = datetime.now(UTC)
+    now = utcnow()
+    period = period_of(now)  # the round is for the month it opens in
     with db.engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO channel (id, name, description, steward_contact, active, created_at) "
-                "SELECT i, 'Channel ' || i, '', '', true, now() FROM generate_series(1, :m) i"
+                "SELECT i, 'Channel ' || i, '', '', true, :now FROM generate_series(1, :m) i"
             ),
-            {"m": CHANNELS},
+            {"m": CHANNELS, "now": now},
         )
         conn.execute(
             text(
                 "INSERT INTO member (id, email, display_name, password_hash, is_admin,"
                 " member_class, status, created_at) SELECT i, 'm' || i || '@example.com',"
                 " 'M' || i, 'x', false,"
-                " CASE WHEN i % 20 = 0 THEN 'worker' ELSE 'consumer' END, 'active', now()"
+                " CASE WHEN i % 20 = 0 THEN 'worker' ELSE 'consumer' END, 'active', :now"
                 " FROM generate_series(1, :n) i"
             ),
-            {"n": n},
+            {"n": n, "now": now},
         )
         rid = conn.execute(
             text(
@@ -74,7 +76,7 @@ def _load(db: Database, n: int, seed: int = 2026) -> int:
                 " eligible_count, created_at) VALUES (:p, 'independent_markets', 'open', 'usd',"
                 " :now, :closes, :n, :now) RETURNING id"
             ),
-            {"p": PERIOD, "now": now, "closes": now + timedelta(days=3), "n": n},
+            {"p": period, "now": now, "closes": now + timedelta(days=3), "n": n},
         ).scalar_one()
         conn.execute(
             text("INSERT INTO round_channel SELECT :r, i FROM generate_series(1, :m) i"),
@@ -121,7 +123,7 @@ def _load(db: Database, n: int, seed: int = 2026) -> int:
             "bench:dues",
             "dues",
             "bench dues",
-            [Move(CLEARING, pool_code(PERIOD), n * 450)],
+            [Move(CLEARING, pool_code(period), n * 450)],
             "usd",
         )
     return int(rid)

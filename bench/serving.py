@@ -25,6 +25,16 @@ from market.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# `python -m gunicorn`, whose clock first follows a travelling test run (market.clock).
+_GUNICORN = (
+    "from market.clock import follow_offset; follow_offset(); "
+    "from gunicorn.app.wsgiapp import run; run()"
+)
+
+
+def gunicorn_command(*args: str) -> list[str]:
+    """The command line that runs gunicorn with `args`, on the test run's clock if it travels."""
+    return [sys.executable, "-c", _GUNICORN, *args]
 
 
 def free_port() -> int:
@@ -78,10 +88,7 @@ def gunicorn(
         **(env or {}),
     }
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
+        gunicorn_command(
             "-w",
             str(workers),
             "--threads",
@@ -91,7 +98,7 @@ def gunicorn(
             "--log-level",
             "warning",
             app,
-        ],
+        ),
         cwd=ROOT,
         env=environ,
     )
@@ -108,8 +115,8 @@ def gunicorn(
             proc.wait()
 
 
-def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    # 60 s: on a busy 2-core box four workers importing the app took 30 s to answer.
+def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    # Four workers importing the app take over 30 s on a busy CI machine; this only bounds it.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -28,13 +28,15 @@ from sqlalchemy.orm import Session
 from bench.http import Recorder, Sample, client, latency_ms, send
 from bench.serving import gunicorn, throwaway_postgres
 from market.billing.models import DuesAccount
+from market.clock import month_start, period_of
 from market.db import make_engine, utcnow
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import check_books
 from market.members.models import Member
 
 SECRET = "whsec_bench"
-NOV_1 = 1793491200
+# The invoices pay this month's dues (their period starts on its first day).
+MONTH_START = int(month_start(period_of(utcnow())).timestamp())
 
 
 def seed(url: str, count: int) -> None:
@@ -83,7 +85,7 @@ def signed_event(i: int) -> tuple[bytes, str]:
     event: dict[str, Any] = {
         "id": f"evt_bench_{i}",
         "type": "invoice.paid",
-        "created": NOV_1 + i,
+        "created": MONTH_START + i,
         "data": {
             "object": {
                 "id": f"in_bench_{i}",
@@ -91,8 +93,8 @@ def signed_event(i: int) -> tuple[bytes, str]:
                 "subscription": f"sub_bench_{i}",
                 "currency": "usd",
                 "amount_paid": 500,
-                "created": NOV_1,
-                "period_start": NOV_1,
+                "created": MONTH_START,
+                "period_start": MONTH_START,
             }
         },
     }

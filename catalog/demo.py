@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import string
+from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import select
@@ -12,7 +13,6 @@ from sqlalchemy.orm import Session
 from catalog import claims, services
 from catalog.imports import import_keys
 from catalog.models import Product
-from market.db import utcnow
 from market.members.models import Member
 
 ADMIN_EMAIL = "admin@commons.example"
@@ -91,7 +91,7 @@ def _keys_csv(rng: random.Random, prefix: str, count: int) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def chapter_catalog(app: Flask, session: Session, rng: random.Random) -> None:
+def chapter_catalog(app: Flask, session: Session, rng: random.Random, now: datetime) -> None:
     """The shelf: four channels, twelve vendors (two leaders), 29 products, keys in stock."""
     admin = _admin(session)
     leader_bp = int(app.config["LEADER_SHARE_BP"])
@@ -125,28 +125,27 @@ def chapter_catalog(app: Flask, session: Session, rng: random.Random) -> None:
             assert result.imported == stock, result.rejected
 
 
-def _claimers(session: Session) -> list[Member]:
+def _claimers(session: Session, now: datetime) -> list[Member]:
     """Members in good standing once the dues chapter has charged everyone, oldest first."""
-    now = utcnow()
     members = session.scalars(select(Member).where(Member.is_admin.is_(False)).order_by(Member.id))
     return [m for m in members if m.in_good_standing(now)]
 
 
-def chapter_claims(app: Flask, session: Session, rng: random.Random) -> None:
+def chapter_claims(app: Flask, session: Session, rng: random.Random, now: datetime) -> None:
     """Claims: Nia takes the password manager and a news seat and releases the VPN."""
     products = {p.name: p for p in session.scalars(select(Product).order_by(Product.name))}
-    standing = _claimers(session)
+    standing = _claimers(session, now)
     nia = next((m for m in standing if m.email == NIA_EMAIL), None)
     others = rng.sample([m for m in standing if m is not nia], min(120, len(standing) - 1))
     if nia is not None:
         for name in ("Vaultly Password Manager", "The Ledger Review"):
-            claims.claim(session, nia, products[name].id)
-        vpn = claims.claim(session, nia, products["Tunnelwise VPN"].id)
-        claims.release(session, nia, vpn)  # she does not use a VPN
+            claims.claim(session, nia, products[name].id, now=now)
+        vpn = claims.claim(session, nia, products["Tunnelwise VPN"].id, now=now)
+        claims.release(session, nia, vpn, now=now)  # she does not use a VPN
     popular = [p for p in products.values() if p.name != "Kestrel Profiler"]
     for member in others:
         for product in rng.sample(popular, rng.randint(1, 5)):
-            claims.claim(session, member, product.id)
+            claims.claim(session, member, product.id, now=now)
     # Someone took the last-but-one profiler: the stock page shows it running low.
     for member in others[:3]:
-        claims.claim(session, member, products["Kestrel Profiler"].id)
+        claims.claim(session, member, products["Kestrel Profiler"].id, now=now)

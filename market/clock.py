@@ -6,10 +6,15 @@ test or a simulation can move time for the whole process in one place.
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Seconds a travelling test run (tests/travel.py) has moved its clock; its children follow.
+CLOCK_OFFSET = "SOFTCOOP_CLOCK_OFFSET"
 
 
 def utcnow() -> datetime:
@@ -48,3 +53,15 @@ def month_start(period: str) -> datetime:
 def month_end(period: str) -> datetime:
     """The first instant after a period (the start of the next month), in UTC."""
     return month_start(next_period(period))
+
+
+def follow_offset(environ: Mapping[str, str] = os.environ) -> None:
+    """Shift this process's clock by CLOCK_OFFSET seconds, when set (children of a test run)."""
+    offset = environ.get(CLOCK_OFFSET)
+    if not offset:
+        return
+    import time_machine  # a test dependency: only a travelling test run sets the offset
+
+    # A few ms ahead, never behind: a cookie the tests signed must not look future-dated here.
+    time_machine.travel(time.time() + float(offset) + 0.005, tick=True).start()
+    time.time()  # time-machine ticks from the first reading: take it now, not later

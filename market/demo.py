@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import datetime
 
 import click
 from flask import Flask
@@ -15,12 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.demo import chapter_catalog, chapter_claims
+from market.clock import utcnow
 from market.deals.demo import chapter_deals
 from market.members import services as members
 from market.members.models import Member, MemberClass
 from market.proposals.demo import chapter_decisions
 from market.webdb import database
 
+SEED = 2026  # the demo is the same on every load (of the same day)
 DEMO_PASSWORD = "commons-demo-2026"
 ADMIN_EMAIL = "admin@commons.example"
 NIA_EMAIL = "nia@commons.example"
@@ -84,7 +87,7 @@ def has_members(session: Session) -> bool:
     return (session.scalar(select(func.count()).select_from(Member)) or 0) > 0
 
 
-def chapter_members(app: Flask, session: Session, rng: random.Random) -> None:
+def chapter_members(app: Flask, session: Session, rng: random.Random, now: datetime) -> None:
     """The co-op's people: an admin, Nia, and a few hundred members, some of them workers."""
     admin = members.sign_up(session, ADMIN_EMAIL, "Alex Admin", DEMO_PASSWORD)
     admin.is_admin = True
@@ -97,21 +100,22 @@ def chapter_members(app: Flask, session: Session, rng: random.Random) -> None:
     session.flush()
 
 
-def chapter_rounds(app: Flask, session: Session, rng: random.Random) -> None:
-    """Budget rounds: three published months and November open (see allocation.demo)."""
+def chapter_rounds(app: Flask, session: Session, rng: random.Random, now: datetime) -> None:
+    """Budget rounds: the last three months published, this month's open (see allocation.demo)."""
     from allocation.demo import chapter_rounds as rounds
 
-    rounds(app, session, rng)
+    rounds(app, session, rng, now)
 
 
-def chapter_dues(app: Flask, session: Session, rng: random.Random) -> None:
-    """Dues: Aug-Nov 2026 paid, booked through the webhook's path; two declines in November."""
+def chapter_dues(app: Flask, session: Session, rng: random.Random, now: datetime) -> None:
+    """Dues: the last three months and this one paid (webhook path); two declines this month."""
     from market.billing.demo import chapter_dues as dues
 
-    dues(app, session, rng)
+    dues(app, session, rng, now)
 
 
-CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [
+Chapter = Callable[[Flask, Session, random.Random, datetime], None]
+CHAPTERS: list[Chapter] = [
     chapter_members,
     chapter_dues,
     chapter_catalog,
@@ -122,9 +126,10 @@ CHAPTERS: list[Callable[[Flask, Session, random.Random], None]] = [
 ]
 
 
-def load(app: Flask) -> None:
-    """Run every chapter, each in its own transaction."""
-    rng = random.Random(2026)
+def load(app: Flask, now: datetime | None = None) -> None:
+    """Run every chapter, each in its own transaction, as the story stands at `now`."""
+    now = now or utcnow()
+    rng = random.Random(SEED)
     db = database(app)
     # Demo accounts share one password; cheaper hashing keeps loading quick (the
     # parameters live in each hash, so logging in still works with normal settings).
@@ -133,7 +138,7 @@ def load(app: Flask) -> None:
     try:
         for chapter in CHAPTERS:
             with db.transaction() as session:
-                chapter(app, session, rng)
+                chapter(app, session, rng, now)
             click.echo(f"demo: {chapter.__doc__.splitlines()[0] if chapter.__doc__ else ''}")
     finally:
         app.config.update(PASSWORD_TIME_COST=saved[0], PASSWORD_MEMORY_KIB=saved[1])

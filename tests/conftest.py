@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,31 @@ from market.members.models import Member
 from market.webdb import database
 from tests import support
 from tests.market.factories import login_as
+from tests.travel import Journey
 
 SCRUBBED = support.scrub_environment()  # before any app reads the environment
+JOURNEY = pytest.StashKey[Journey]()
 BACKENDS = ["sqlite"] + (["postgresql"] if support.postgres_url() else [])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Travel to TEST_TODAY (or a random moment) before any app is built."""
+    try:
+        journey = Journey(os.environ)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    journey.start()
+    config.stash[JOURNEY] = journey
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    journey = config.stash.get(JOURNEY, None)
+    if journey is not None:
+        journey.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return config.stash[JOURNEY].header()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -164,7 +187,7 @@ def page(browser: Any) -> Iterator[Any]:
 # test of that kind is slow without anyone remembering to mark it.
 SLOW_FIXTURES = {"live_database", "live_server", "browser", "page"}
 SLOW_MODULES = {"test_load_short.py", "test_demo_catalog.py", "test_deals_demo.py",
-                "test_proposals_demo.py"}  # fmt: skip
+                "test_proposals_demo.py", "test_demo.py"}  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

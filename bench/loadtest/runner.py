@@ -25,6 +25,8 @@ from market import create_app, invariants, migrate
 from market.db import make_engine
 from market.webdb import database
 
+SEED = 2026  # a seed, not a year: the same members and splits on every run
+
 
 @dataclass
 class Settings:
@@ -45,7 +47,7 @@ class Settings:
     close_at: float = 0.8  # fraction of the run: an admin closes the round, then pays
     webhook_rate: float = 5.0  # steady events per second (each delivered 1-3 times)
     database_url: str | None = None  # an existing empty database instead of a private cluster
-    seed: int = 2026
+    seed: int = SEED
     log: Path | None = None  # gunicorn's output
 
 

@@ -6,12 +6,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from market.config import ROOT
+from bench.serving import gunicorn_command
 
 
 class Gunicorn:
@@ -25,15 +25,14 @@ class Gunicorn:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60) -> None:
-        """Start the master and wait until every worker serves."""
+    def start(self, timeout: float = 90) -> None:
+        """Start the master and wait until every worker serves (slow on a loaded machine)."""
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "-w", str(self.workers),
-                "-b", f"127.0.0.1:{self.port}", "--timeout", "30",
+            gunicorn_command(
+                "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "30",
                 "--log-level", "warning", "market.wsgi:app",
-            ],
+            ),
             cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=out,
         )  # fmt: skip
         deadline = time.monotonic() + timeout

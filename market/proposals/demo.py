@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market.db import utcnow
 from market.members.models import Member
 from market.proposals.services import close_due, start_proposal, take_position, write_outcome
 
@@ -42,17 +41,16 @@ part of their split behind learning. Its steward has agreed to the co-op's chann
 """
 
 
-def _demo_members(session: Session, numbers: range) -> list[Member]:
+def _demo_members(session: Session, numbers: range, now: datetime) -> list[Member]:
     emails = [f"member{i:03d}@commons.example" for i in numbers]
     found = session.scalars(select(Member).where(Member.email.in_(emails)).order_by(Member.email))
     # The dues chapter has charged everyone; only members in good standing may take part.
-    return [m for m in found if m.in_good_standing()]
+    return [m for m in found if m.in_good_standing(now)]
 
 
-def chapter_decisions(app: Flask, session: Session, rng: random.Random) -> None:
+def chapter_decisions(app: Flask, session: Session, rng: random.Random, now: datetime) -> None:
     """A decision: the 12 % operations share (blocked, flagged for discussion) and one open."""
-    now = utcnow()
-    people = _demo_members(session, range(0, 30))
+    people = _demo_members(session, range(0, 30), now)
     author, voters = people[12], people[:12] + people[13:26]
     opened = now - timedelta(days=12)
     ops = start_proposal(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from allocation import ballots, rounds
 from allocation.models import Round
 from market.billing.services import DuesSettings, book_paid_invoice
-from market.clock import month_start
-from market.db import utcnow
+from market.clock import month_start, period_of, utcnow
 from market.ledger.services import CLEARING, Move, pool_code, post
 from market.members.models import Member
 from tests.catalog.factories import make_channel
@@ -34,24 +33,36 @@ def fund_pool(session: Session, period: str, cents: int, key: str | None = None)
 def open_round(
     session: Session,
     admin: Member | None = None,
-    period: str = "2026-11",
+    period: str | None = None,
     channels: int | Sequence[str] = 3,
+    now: datetime | None = None,
     **kwargs: Any,
 ) -> tuple[Round, list[Any]]:
-    """Channels (new unless none are wanted) and an open round over them."""
+    """Channels (new unless none are wanted) and an open round over them, opened at `now`.
+
+    The period defaults to the month of `now`.
+    """
+    now = now or utcnow()
+    period = period or period_of(now)
     names = [f"Ch {period} {i}" for i in range(channels)] if isinstance(channels, int) else channels
     made = [make_channel(session, name=name) for name in names]
     admin = admin or make_member(session, admin=True)
-    # Voting stays open a week whatever month it is, so past months can be replayed.
-    kwargs.setdefault("closes_at", utcnow() + timedelta(days=7))
-    rnd = rounds.open_round(session, admin, period, **kwargs)
+    # Voting stays open a week, even when the test runs in the last minute of a month.
+    kwargs.setdefault("closes_at", now + timedelta(days=7))
+    rnd = rounds.open_round(session, admin, period, now=now, **kwargs)
     session.flush()
     return rnd, made
 
 
-def vote(session: Session, member: Member, rnd: Round, split: dict[int, int]) -> ballots.Cast:
+def vote(
+    session: Session,
+    member: Member,
+    rnd: Round,
+    split: dict[int, int],
+    now: datetime | None = None,
+) -> ballots.Cast:
     """Cast a ballot through the service (basis points by channel id)."""
-    return ballots.cast_ballot(session, member, rnd.id, split)
+    return ballots.cast_ballot(session, member, rnd.id, split, now=now)
 
 
 def pay_dues(

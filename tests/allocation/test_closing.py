@@ -20,7 +20,9 @@ from allocation.histogram import RULES, weighted_histogram
 from allocation.models import Ballot, Round, RoundResult
 from allocation.rounds import class_weights, round_channels
 from allocation.tally import counts_by_weight
+from market.clock import next_period
 from market.db import utcnow
+from market.webdb import database
 from market.errors import Conflict
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import balance, channel_code, pool_code
@@ -94,7 +96,7 @@ def test_admin_closes_books_exactly_and_the_file_recounts(
     app: Flask, session: Session, login: Login, audit_dir: Path
 ) -> None:
     rnd, chans = _populated_round(session)
-    fund_pool(session, "2026-11", 135_000)
+    fund_pool(session, rnd.period, 135_000)
     admin = make_member(session, admin=True)
     session.commit()
     resp = login(admin).post(f"/admin/rounds/{rnd.id}/close", data={"confirm": "early"})
@@ -105,7 +107,7 @@ def test_admin_closes_books_exactly_and_the_file_recounts(
     assert sum(r.cents for r in results) == 135_000 == sum(r.mean_cents for r in results)
     for r in results:
         assert balance(session, channel_code(r.channel_id)) == r.cents
-    assert balance(session, pool_code("2026-11")) == 0
+    assert balance(session, pool_code(rnd.period)) == 0
 
     page = app.test_client().get(f"/rounds/{rnd.id}/results").get_data(as_text=True)
     assert rnd.audit_head is not None
@@ -132,7 +134,7 @@ def test_admin_closes_books_exactly_and_the_file_recounts(
 
 def test_a_tampered_audit_file_is_caught(session: Session, app: Flask, audit_dir: Path) -> None:
     rnd, _ = _populated_round(session, voters=5)
-    fund_pool(session, "2026-11", 10_000)
+    fund_pool(session, rnd.period, 10_000)
     session.commit()
     close_and_publish(database(app), rnd.id, audit_dir)
     [path] = audit_dir.glob("*.csv")
@@ -176,7 +178,7 @@ def test_a_crashed_close_resumes_without_booking_twice(
     session: Session, app: Flask, audit_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rnd, _ = _populated_round(session, voters=8)
-    fund_pool(session, "2026-11", 50_000)
+    fund_pool(session, rnd.period, 50_000)
     session.commit()
 
     def crash(*_a: object, **_k: object) -> None:
@@ -193,7 +195,7 @@ def test_a_crashed_close_resumes_without_booking_twice(
         select(LedgerTransaction.key).where(LedgerTransaction.kind == "allocation")
     ).all()
     assert keys == [f"round:{rnd.id}:publish"]
-    assert balance(session, pool_code("2026-11")) == 0
+    assert balance(session, pool_code(rnd.period)) == 0
     with pytest.raises(Conflict, match="already closed"):
         close_and_publish(database(app), rnd.id, audit_dir)
 
@@ -203,12 +205,12 @@ def test_no_ballots_means_the_pool_carries_over(
 ) -> None:
     make_member(session)
     rnd, _ = open_round(session)
-    fund_pool(session, "2026-11", 20_000)
+    fund_pool(session, rnd.period, 20_000)
     session.commit()
     close_and_publish(database(app), rnd.id, audit_dir)
-    assert balance(session, pool_code("2026-12")) == 20_000
+    assert balance(session, pool_code(next_period(rnd.period))) == 20_000
     page = app.test_client().get(f"/rounds/{rnd.id}/results").get_data(as_text=True)
-    assert "No ballots were cast" in page and "carries over to 2026-12" in page
+    assert "No ballots were cast" in page and f"carries over to {next_period(rnd.period)}" in page
     [path] = audit_dir.glob("*.csv")
     assert recount.recount(path).matches
 
@@ -216,7 +218,7 @@ def test_no_ballots_means_the_pool_carries_over(
 def test_cli_close_reports_where_the_time_went(session: Session, app: Flask) -> None:
     rnd, _ = _populated_round(session, voters=4)
     session.commit()
-    out = app.test_cli_runner().invoke(args=["rounds", "close", "2026-11"])
+    out = app.test_cli_runner().invoke(args=["rounds", "close", rnd.period])
     assert out.exit_code == 0, out.output
     assert "published, 4 ballots" in out.output and "histogram" in out.output
     assert session.scalar(select(func.count()).select_from(RoundResult)) == 4

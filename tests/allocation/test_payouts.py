@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from allocation.closing import close_and_publish
 from allocation.models import Payout
 from allocation.payouts import month_summary
+from market.db import utcnow
+from market.webdb import database
 from market.ledger.services import PAID_OUT, balance, channel_code
 from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, vote
@@ -25,7 +27,7 @@ def _owed_channel(session: Session, app: Flask, audit_dir: Path) -> tuple[int, i
     member = make_member(session)
     rnd, chans = open_round(session, channels=2)
     vote(session, member, rnd, {chans[0].id: 10_000})
-    fund_pool(session, "2026-11", 40_000)
+    fund_pool(session, rnd.period, 40_000)
     session.commit()
     close_and_publish(database(app), rnd.id, audit_dir)
     return chans[0].id, chans[1].id
@@ -43,7 +45,7 @@ def test_admin_records_a_payout_and_it_is_booked(
     data = {
         "channel_id": str(paid),
         "amount": "150.00",
-        "paid_on": "2026-12-02",
+        "paid_on": utcnow().date().isoformat(),
         "reference": "BANK-1",
     }
     assert client.post("/admin/payouts/", data=data).status_code == 302
@@ -60,7 +62,7 @@ def test_overpaying_or_reusing_a_reference_is_refused(
     admin = make_member(session, admin=True)
     session.commit()
     client = login(admin)
-    base = {"paid_on": "2026-12-02"}
+    base = {"paid_on": utcnow().date().isoformat()}
     too_much = {**base, "channel_id": str(paid), "amount": "400.01", "reference": "R1"}
     resp = client.post("/admin/payouts/", data=too_much)
     assert resp.status_code == 400 and "cannot exceed" in resp.get_data(as_text=True)

@@ -50,7 +50,7 @@ def _setup(server: LiveServer, voters: int) -> tuple[int, list[int], list[str]]:
     with database(server.app).transaction() as s:
         members = [make_member(s) for _ in range(voters)]
         rnd, chans = open_round(s, channels=2)
-        fund_pool(s, "2026-11", 10_000)
+        fund_pool(s, rnd.period, 10_000)
         return rnd.id, [c.id for c in chans], [m.email for m in members]
 
 

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from allocation import rounds
 from allocation.models import Ballot, BallotShare
+from market.clock import month_end, month_start, period_of, previous_period
 from market.db import utcnow
+from market.errors import DomainError
 from market.members.models import Member
 from tests.allocation.factories import fund_pool, open_round, vote
 from tests.market.factories import make_member
@@ -35,7 +37,7 @@ def _ballots(session: Session, member: Member) -> list[Ballot]:
 def test_member_splits_the_pool_and_gets_a_receipt(session: Session, login: Login) -> None:
     nia = make_member(session, display_name="Nia")
     rnd, chans = open_round(session, channels=["Safe & Private", "Know More", "Make Things"])
-    fund_pool(session, "2026-11", 135_000)
+    fund_pool(session, rnd.period, 135_000)
     session.commit()
     client = login(nia)
     page = client.get("/rounds/vote").get_data(as_text=True)
@@ -142,14 +144,17 @@ def test_abstaining_withdraws_the_split(session: Session, login: Login) -> None:
 def test_a_standing_split_carries_into_the_next_round(session: Session, login: Login) -> None:
     admin = make_member(session, admin=True)
     stays, abstains, changes_class = (make_member(session) for _ in range(3))
-    october, chans = open_round(session, admin, period="2026-10")
-    vote(session, stays, october, {chans[0].id: 6000, chans[1].id: 4000})
-    vote(session, abstains, october, {chans[0].id: 10000})
+    now = utcnow()
+    last_month = previous_period(period_of(now))
+    then = month_start(last_month) + timedelta(days=1)  # last month's round, when it ran
+    october, chans = open_round(session, admin, period=last_month, now=then, closes_at=None)
+    vote(session, stays, october, {chans[0].id: 6000, chans[1].id: 4000}, now=then)
+    vote(session, abstains, october, {chans[0].id: 10000}, now=then)
     from allocation import ballots
 
-    ballots.abstain(session, abstains, october.id)
+    ballots.abstain(session, abstains, october.id, now=then)
     october.status = "published"  # as if closed
-    november = rounds.open_round(session, admin, "2026-11", closes_at=utcnow() + timedelta(days=3))
+    november = rounds.open_round(session, admin, period_of(now), closes_at=now + timedelta(days=3))
     session.commit()
     carried = session.scalars(select(Ballot).where(Ballot.round_id == november.id)).all()
     assert [(b.member_id, b.split, b.carried_over) for b in carried] == [
@@ -157,7 +162,7 @@ def test_a_standing_split_carries_into_the_next_round(session: Session, login: L
     ]
     assert carried[0].receipt and len(carried[0].receipt) == 64
     page = login(stays).get("/rounds/vote").get_data(as_text=True)
-    assert "Your split from <strong>October 2026</strong> stands" in page
+    assert f"Your split from <strong>{rounds.month_name(last_month)}</strong> stands" in page
     assert changes_class  # voted nowhere: nothing to carry
 
 
@@ -171,3 +176,15 @@ def test_voting_after_the_closing_time_is_refused(session: Session, login: Login
     )
     assert resp.status_code == 409 and "has ended" in resp.get_data(as_text=True)
     assert _ballots(session, member) == []
+
+
+def test_a_round_opens_only_for_a_month_that_has_not_ended(session: Session) -> None:
+    admin = make_member(session, admin=True)
+    now = utcnow()
+    last_month = previous_period(period_of(now))
+    with pytest.raises(DomainError, match="has ended"):
+        open_round(session, admin, period=last_month, now=now)
+    # In the last minute of a month, this month's round still opens and closes in the future.
+    late = month_end(period_of(now)) - timedelta(seconds=30)
+    rnd, _ = open_round(session, admin, period=period_of(now), now=late, closes_at=None)
+    assert rnd.opens_at == late < rnd.closes_at == month_end(period_of(now))

@@ -41,7 +41,7 @@ def test_vote_close_results_and_recount(page: Any, live_server: LiveServer, tmp_
             strict=True,
         ):
             c.description = text
-        fund_pool(s, "2026-11", 135_000 - 450)  # plus her own dues below: $1,350.00
+        fund_pool(s, rnd.period, 135_000 - 450)  # plus her own dues below: $1,350.00
         pay_dues(s, nia, rnd.period)
         rid, nia_email = rnd.id, nia.email
 

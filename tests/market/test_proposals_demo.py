@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from market.clock import utcnow
 from market.proposals.demo import OPS_TITLE, chapter_decisions
 from market.proposals.models import Proposal
 from market.proposals.results import results
@@ -18,7 +19,7 @@ def test_demo_decision_is_blocked_flagged_and_has_an_outcome(app: Flask, session
     for i in range(30):
         make_member(session, email=f"member{i:03d}@commons.example")
     with app.app_context():
-        chapter_decisions(app, session, random.Random(2026))
+        chapter_decisions(app, session, random.Random(1), utcnow())
     ops = session.scalars(select(Proposal).where(Proposal.title == OPS_TITLE)).one()
     shown = results(session, ops)
     assert not shown.is_open and shown.blocked

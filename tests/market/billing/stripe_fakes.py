@@ -15,11 +15,21 @@ from werkzeug.test import TestResponse
 
 from market.billing import services
 from market.billing.models import DuesAccount
+from market.clock import month_start, period_of, shift_period, utcnow
 from market.members.models import Member
 from tests.support import WEBHOOK_SECRET
 
 WEBHOOK_URL = "/billing/stripe/webhook"
-NOV_1 = 1793491200  # 2026-11-01T00:00:00Z
+# The month the events are about: the current one (at import, once the suite has travelled).
+THIS_MONTH = period_of(utcnow())
+MONTH_START = int(month_start(THIS_MONTH).timestamp())
+
+
+def months_ago(n: int) -> int:
+    """The start of the month `n` months before this one, in epoch seconds."""
+    return int(month_start(shift_period(THIS_MONTH, -n)).timestamp())
+
+
 _seq = itertools.count(1)
 
 
@@ -49,7 +59,7 @@ def subscription(
     status: str = "active",
     *,
     cancel_at_period_end: bool = False,
-    period_end: int = NOV_1 + 30 * 86400,
+    period_end: int = MONTH_START + 30 * 86400,
 ) -> dict[str, Any]:
     """A subscription object as Stripe sends it."""
     return {
@@ -69,7 +79,7 @@ def invoice(
     sub_id: str | None = "sub_test",
     *,
     amount: int = 500,
-    period_start: int = NOV_1,
+    period_start: int = MONTH_START,
     paid: bool = True,
     billing_reason: str = "subscription_cycle",
 ) -> dict[str, Any]:

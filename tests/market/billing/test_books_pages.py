@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from market.billing import services
 from market.billing.services import DuesSettings
+from market.clock import month_end, month_start, previous_period
+from market.webdb import database
 from market.ledger.services import (
     CLEARING,
     PAID_OUT,
@@ -26,10 +29,16 @@ from market.ledger.services import (
 from market.members.models import Member
 from market.webdb import database
 from tests.catalog.factories import make_channel
-from tests.market.billing.stripe_fakes import NOV_1, invoice, make_dues_account
 from tests.market.factories import make_member
+from tests.market.billing.stripe_fakes import (
+    MONTH_START,
+    THIS_MONTH,
+    invoice,
+    make_dues_account,
+    months_ago,
+)
 
-DAY = 86400
+LAST_MONTH = previous_period(THIS_MONTH)
 
 
 def _pay(session: Session, member: Member, month_start: int, n: int) -> None:
@@ -61,16 +70,16 @@ def test_books_shows_each_month_without_names(
 ) -> None:
     alice = make_member(session, display_name="Alice Secret")
     bob = make_member(session, display_name="Bob Secret")
-    _pay(session, alice, NOV_1 - 31 * DAY, 1)
-    _pay(session, alice, NOV_1, 2)
-    _pay(session, bob, NOV_1, 3)
+    _pay(session, alice, months_ago(1), 1)
+    _pay(session, alice, MONTH_START, 2)
+    _pay(session, bob, MONTH_START, 3)
     with _count_queries(app) as few:
         page = client.get("/books").get_data(as_text=True)
-    assert "2026-11" in page and "2026-10" in page
+    assert THIS_MONTH in page and LAST_MONTH in page
     assert "$10.00" in page and "$9.00" in page and "$1.00" in page
     assert "Secret" not in page
     for n in range(4, 10):  # more months cost no more queries
-        _pay(session, bob, NOV_1 - (31 * n) * DAY, n)
+        _pay(session, bob, months_ago(n), n)
     with _count_queries(app) as many:
         client.get("/books")
     assert len(many) == len(few) <= 10
@@ -80,8 +89,8 @@ def test_books_shows_each_channels_account(client: FlaskClient, session: Session
     """Allocated by vote, spent on deals, paid out and still owed, from the ledger alone."""
     safe = make_channel(session, name="Safe & Private")
     ch, vendor = channel_code(safe.id), vendor_code(77)
-    post(session, "t:dues", "dues", "d", [Move(CLEARING, pool_code("2026-11"), 135_000)], "usd")
-    post(session, "t:alloc", "allocation", "a", [Move(pool_code("2026-11"), ch, 51_237)], "usd")
+    post(session, "t:dues", "dues", "d", [Move(CLEARING, pool_code(THIS_MONTH), 135_000)], "usd")
+    post(session, "t:alloc", "allocation", "a", [Move(pool_code(THIS_MONTH), ch, 51_237)], "usd")
     post(session, "t:deal", "deal", "d", [Move(ch, vendor, 5_130)], "usd")
     post(session, "t:pay", "payout", "p", [Move(ch, PAID_OUT, 30_000)], "usd")
     session.commit()
@@ -95,15 +104,18 @@ def test_admin_ledger_filters_and_exports(
     app: Flask, session: Session, login: Callable[..., FlaskClient]
 ) -> None:
     member = make_member(session)
-    _pay(session, member, NOV_1, 1)
-    _pay(session, member, NOV_1 - 31 * DAY, 2)
+    _pay(session, member, MONTH_START, 1)
+    _pay(session, member, months_ago(1), 2)
     admin = login(make_member(session, admin=True), app.test_client())
     page = admin.get("/admin/ledger/").get_data(as_text=True)
-    assert "pool:2026-11" in page and "reserve:ops" in page and "$1.00" in page
-    narrowed = admin.get("/admin/ledger/?account=pool:2026-10").get_data(as_text=True)
+    assert f"pool:{THIS_MONTH}" in page and "reserve:ops" in page and "$1.00" in page
+    narrowed = admin.get(f"/admin/ledger/?account=pool:{LAST_MONTH}").get_data(as_text=True)
     assert f"in_books_{member.id}_2" in narrowed
     assert f"in_books_{member.id}_1" not in narrowed
-    dated = admin.get("/admin/ledger/?start=2026-11-01&end=2026-11-30").get_data(as_text=True)
+    first, last = month_start(THIS_MONTH), month_end(THIS_MONTH) - timedelta(days=1)
+    dated = admin.get(f"/admin/ledger/?start={first:%Y-%m-%d}&end={last:%Y-%m-%d}").get_data(
+        as_text=True
+    )
     assert f"in_books_{member.id}_1" in dated and f"in_books_{member.id}_2" not in dated
     export = admin.get("/admin/ledger/export.csv?kind=dues")
     assert export.mimetype == "text/csv"
@@ -112,8 +124,8 @@ def test_admin_ledger_filters_and_exports(
     assert sum(int(r["amount"].replace(".", "")) for r in rows) == 0
     assert {r["account"] for r in rows} == {
         "clearing:stripe",
-        "pool:2026-11",
-        "pool:2026-10",
+        f"pool:{THIS_MONTH}",
+        f"pool:{LAST_MONTH}",
         "reserve:ops",
     }
     member_client = login(member, app.test_client())

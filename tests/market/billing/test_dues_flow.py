@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from market.billing.models import DuesAccount, DuesInvoice, StripeCall
+from market.clock import utcnow
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import RESERVE, balance
 from market.members.models import Member
@@ -36,7 +37,7 @@ def _confirm_card(base: str, page: str, number: str) -> requests.Response:
     key = re.search(r'data-stripe-key="([^"]+)"', page)
     assert secret and key
     intent = secret.group(1).split("_secret_")[0]
-    card = {"number": number, "exp_month": "12", "exp_year": "2030", "cvc": "123"}
+    card = {"number": number, "exp_month": "12", "exp_year": str(utcnow().year + 4), "cvc": "123"}
     body = {
         "key": key.group(1),
         "client_secret": secret.group(1),

@@ -16,8 +16,15 @@ from market.ledger.services import balance, check_books, pool_code
 from market.members.models import Member
 from market.webdb import database
 from tests import support
-from tests.market.billing.stripe_fakes import NOV_1, WEBHOOK_URL, event, invoice, sign
 from tests.market.factories import make_member
+from tests.market.billing.stripe_fakes import (
+    MONTH_START,
+    THIS_MONTH,
+    WEBHOOK_URL,
+    event,
+    invoice,
+    sign,
+)
 
 
 def test_fifty_concurrent_deliveries_book_once(live_database: str) -> None:
@@ -27,7 +34,7 @@ def test_fifty_concurrent_deliveries_book_once(live_database: str) -> None:
         member = make_member(session, status="pending")
         services.link_customer(session, member, "cus_race")
         member_id = member.id
-    evt = event("invoice.paid", invoice("in_race", "cus_race"), NOV_1, event_id="evt_race")
+    evt = event("invoice.paid", invoice("in_race", "cus_race"), MONTH_START, event_id="evt_race")
     payload = json.dumps(evt).encode()
     env = {"STRIPE_WEBHOOK_SECRET": support.WEBHOOK_SECRET}
     with support.gunicorn_server(live_database, workers=4, env=env) as url:
@@ -44,5 +51,5 @@ def test_fifty_concurrent_deliveries_book_once(live_database: str) -> None:
         assert session.scalar(select(func.count()).select_from(StripeEvent)) == 1
         assert session.get(Member, member_id).status == "active"  # type: ignore[union-attr]
         assert check_books(session) == []
-        assert balance(session, pool_code("2026-11")) == 450
+        assert balance(session, pool_code(THIS_MONTH)) == 450
     db.engine.dispose()

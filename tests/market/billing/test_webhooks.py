@@ -16,7 +16,8 @@ from market.ledger.models import LedgerTransaction
 from market.ledger.services import CLEARING, RESERVE, balance, pool_code
 from market.members.models import Member
 from tests.market.billing.stripe_fakes import (
-    NOV_1,
+    MONTH_START,
+    THIS_MONTH,
     WEBHOOK_URL,
     deliver,
     event,
@@ -40,7 +41,7 @@ def _pending_customer(session: Session, customer: str = "cus_nia") -> Member:
 
 def test_paid_invoice_activates_and_books_once(client: FlaskClient, session: Session) -> None:
     member = _pending_customer(session)
-    evt = event("invoice.payment_succeeded", invoice("in_1", "cus_nia"), NOV_1 + 60)
+    evt = event("invoice.payment_succeeded", invoice("in_1", "cus_nia"), MONTH_START + 60)
     first = deliver(client, evt)
     assert first.status_code == 200 and first.json == {"status": "processed"}
     for _ in range(3):
@@ -48,13 +49,13 @@ def test_paid_invoice_activates_and_books_once(client: FlaskClient, session: Ses
         assert again.status_code == 200 and again.json == {"status": "duplicate"}
     session.expire_all()
     assert session.get(Member, member.id).status == "active"  # type: ignore[union-attr]
-    assert balance(session, pool_code("2026-11")) == 450
+    assert balance(session, pool_code(THIS_MONTH)) == 450
     assert balance(session, RESERVE) == 50
     assert balance(session, CLEARING) == -500
     assert _count(session, LedgerTransaction) == 1
     assert _count(session, StripeEvent) == 1
     # The same invoice announced by a second event type is still booked once.
-    deliver(client, event("invoice.paid", invoice("in_1", "cus_nia"), NOV_1 + 61))
+    deliver(client, event("invoice.paid", invoice("in_1", "cus_nia"), MONTH_START + 61))
     assert _count(session, LedgerTransaction) == 1
 
 
@@ -62,7 +63,7 @@ def test_bad_signatures_are_refused_and_nothing_is_written(
     client: FlaskClient, session: Session
 ) -> None:
     _pending_customer(session)
-    evt = event("invoice.paid", invoice("in_1", "cus_nia"), NOV_1)
+    evt = event("invoice.paid", invoice("in_1", "cus_nia"), MONTH_START)
     payload = json.dumps(evt).encode()
     stale = sign(payload, timestamp=int(utcnow().timestamp()) - 3600)
     cases = [
@@ -85,7 +86,7 @@ def test_bad_signatures_are_refused_and_nothing_is_written(
 
 
 def test_unknown_customer_is_parked_then_applied(client: FlaskClient, session: Session) -> None:
-    evt = event("invoice.paid", invoice("in_9", "cus_later"), NOV_1)
+    evt = event("invoice.paid", invoice("in_9", "cus_later"), MONTH_START)
     response = deliver(client, evt)
     assert response.status_code == 202 and response.json == {"status": "parked"}
     row = session.get(StripeEvent, evt["id"])
@@ -100,12 +101,12 @@ def test_unknown_customer_is_parked_then_applied(client: FlaskClient, session: S
     session.expire_all()
     assert session.get(StripeEvent, evt["id"]).status == "processed"  # type: ignore[union-attr]
     assert session.get(Member, member.id).status == "active"  # type: ignore[union-attr]
-    assert balance(session, pool_code("2026-11")) == 450
+    assert balance(session, pool_code(THIS_MONTH)) == 450
 
 
 def test_parked_events_replay_when_the_customer_appears(app: Flask, session: Session) -> None:
     client = app.test_client()
-    evt = event("invoice.paid", invoice("in_7", "cus_late"), NOV_1)
+    evt = event("invoice.paid", invoice("in_7", "cus_late"), MONTH_START)
     assert deliver(client, evt).status_code == 202
     member = make_member(session, status="pending")
     make_dues_account(session, member, "cus_late")
@@ -146,10 +147,14 @@ def test_failed_renewal_grace_then_lapse(app: Flask, session: Session) -> None:
 def test_first_payment_declined_stays_pending(client: FlaskClient, session: Session) -> None:
     member = _pending_customer(session, "cus_b")
     failed = invoice("in_1", "cus_b", paid=False, billing_reason="subscription_create")
-    deliver(client, event("invoice.payment_failed", failed, NOV_1))
+    deliver(client, event("invoice.payment_failed", failed, MONTH_START))
     deliver(
         client,
-        event("customer.subscription.created", subscription("sub_b", "cus_b", "incomplete"), NOV_1),
+        event(
+            "customer.subscription.created",
+            subscription("sub_b", "cus_b", "incomplete"),
+            MONTH_START,
+        ),
     )
     session.expire_all()
     assert session.get(Member, member.id).status == "pending"  # type: ignore[union-attr]
@@ -160,14 +165,15 @@ def test_cancel_at_period_end_and_older_events_do_not_win(
     client: FlaskClient, session: Session
 ) -> None:
     member = _pending_customer(session, "cus_c")
-    deliver(client, event("invoice.paid", invoice("in_1", "cus_c", "sub_c"), NOV_1))
+    deliver(client, event("invoice.paid", invoice("in_1", "cus_c", "sub_c"), MONTH_START))
     ending = subscription("sub_c", "cus_c", "active", cancel_at_period_end=True)
-    deliver(client, event("customer.subscription.updated", ending, NOV_1 + 100))
+    deliver(client, event("customer.subscription.updated", ending, MONTH_START + 100))
     gone = subscription("sub_c", "cus_c", "canceled", cancel_at_period_end=True)
-    deliver(client, event("customer.subscription.deleted", gone, NOV_1 + 200))
+    deliver(client, event("customer.subscription.deleted", gone, MONTH_START + 200))
     # A late, older "active" snapshot must not bring the subscription back.
     deliver(
-        client, event("customer.subscription.updated", subscription("sub_c", "cus_c"), NOV_1 + 50)
+        client,
+        event("customer.subscription.updated", subscription("sub_c", "cus_c"), MONTH_START + 50),
     )
     session.expire_all()
     assert session.get(Member, member.id).status == "cancelled"  # type: ignore[union-attr]

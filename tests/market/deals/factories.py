@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from catalog.models import Channel, Product
+from market.clock import period_of
 from market.db import utcnow
 from market.deals import demand, links, negotiation
 from market.deals.models import Deal, WantRequest
@@ -30,7 +31,7 @@ def fund_channel(session: Session, channel: Channel, cents: int, key: str | None
         key or f"test:alloc:{channel.id}:{cents}",
         "allocation",
         f"Allocation to {channel.name}",
-        [Move(pool_code("2026-11"), channel_code(channel.id), cents)],
+        [Move(pool_code(period_of(utcnow())), channel_code(channel.id), cents)],
         "usd",
     )
 

@@ -7,6 +7,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from market.clock import period_of, utcnow
 from market.db import Database, make_engine
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import (
@@ -20,6 +21,8 @@ from market.ledger.services import (
     post,
 )
 
+MONTH = period_of(utcnow())  # the pool the tests book into: this month's
+
 
 def book_dues(session: Session, invoice: str, cents: int = 500) -> LedgerTransaction | None:
     pool, reserve = cents * 9 // 10, cents - cents * 9 // 10
@@ -28,7 +31,7 @@ def book_dues(session: Session, invoice: str, cents: int = 500) -> LedgerTransac
         f"invoice:{invoice}",
         "dues",
         "Dues",
-        [Move(CLEARING, pool_code("2026-11"), pool), Move(CLEARING, RESERVE, reserve)],
+        [Move(CLEARING, pool_code(MONTH), pool), Move(CLEARING, RESERVE, reserve)],
         "usd",
     )
 
@@ -37,7 +40,7 @@ def test_a_booking_moves_money_and_sums_to_zero(session: Session) -> None:
     txn = book_dues(session, "in_1")
     assert txn is not None
     assert sorted(p.amount_cents for p in txn.postings) == [-500, 50, 450]
-    assert balance(session, pool_code("2026-11")) == 450
+    assert balance(session, pool_code(MONTH)) == 450
     assert balance(session, RESERVE) == 50
     assert balance(session, CLEARING) == -500
     assert check_books(session) == []
@@ -46,7 +49,7 @@ def test_a_booking_moves_money_and_sums_to_zero(session: Session) -> None:
 def test_the_same_key_books_once(session: Session) -> None:
     assert book_dues(session, "in_2") is not None
     assert book_dues(session, "in_2") is None
-    assert balance(session, pool_code("2026-11")) == 450
+    assert balance(session, pool_code(MONTH)) == 450
 
 
 def test_refuses_nonsense(session: Session) -> None:
@@ -104,7 +107,7 @@ def test_concurrent_bookings_add_up_and_never_double(live_database: str) -> None
         t.join()
     assert errors == []
     with db.transaction() as s:
-        assert balance(s, pool_code("2026-11")) == 40 * 450
+        assert balance(s, pool_code(MONTH)) == 40 * 450
         assert balance(s, CLEARING) == -40 * 500
         assert check_books(s) == []
     engine.dispose()

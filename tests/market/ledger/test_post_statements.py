@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from market.clock import next_period, period_of, utcnow
 from market.errors import DomainError
 from market.ledger.services import (
     CLEARING,
@@ -18,16 +19,18 @@ from market.ledger.services import (
     post,
 )
 
+MONTH = period_of(utcnow())  # the pool the tests book into: this month's
+
 
 def test_many_accounts_some_new_and_amounts_beyond_32_bits(session: Session) -> None:
     big = 3_000_000_000  # cents: more than a 32-bit integer holds
-    post(session, "fund", "dues", "Fund", [Move(CLEARING, pool_code("2026-12"), big)], "usd")
-    moves = [Move(pool_code("2026-12"), channel_code(n), big // 5) for n in range(1, 6)]
+    post(session, "fund", "dues", "Fund", [Move(CLEARING, pool_code(MONTH), big)], "usd")
+    moves = [Move(pool_code(MONTH), channel_code(n), big // 5) for n in range(1, 6)]
     txn = post(session, "split", "allocation", "Split", moves, "usd")
     assert txn is not None and txn.key == "split"
     assert sorted(p.amount_cents for p in txn.postings) == [-big] + [big // 5] * 5
     assert [balance(session, channel_code(n)) for n in range(1, 6)] == [big // 5] * 5
-    assert balance(session, pool_code("2026-12")) == 0
+    assert balance(session, pool_code(MONTH)) == 0
     assert check_books(session) == []
 
 
@@ -39,6 +42,13 @@ def test_a_loaded_account_shows_its_new_balance(session: Session) -> None:
 
 
 def test_an_account_in_another_currency_is_refused(session: Session) -> None:
-    get_account(session, pool_code("2027-01"), "eur")
+    get_account(session, pool_code(next_period(MONTH)), "eur")
     with pytest.raises(DomainError, match="eur"):
-        post(session, "k:cur", "dues", "Dues", [Move(CLEARING, pool_code("2027-01"), 5)], "usd")
+        post(
+            session,
+            "k:cur",
+            "dues",
+            "Dues",
+            [Move(CLEARING, pool_code(next_period(MONTH)), 5)],
+            "usd",
+        )
