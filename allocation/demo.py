@@ -20,8 +20,6 @@ from allocation.closing import close_and_publish
 from allocation.models import Ballot, RoundVoter
 from catalog.models import Channel
 from market.clock import month_end, month_start, period_of, shift_period
-from market.db import utcnow
-from market.webdb import database
 from market.members.models import Member
 from market.webdb import database
 

@@ -10,8 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from market.config import ROOT
 from bench.serving import gunicorn_command
+from market.config import ROOT
 
 
 class Gunicorn:

@@ -22,7 +22,6 @@ from allocation.rounds import class_weights, round_channels
 from allocation.tally import counts_by_weight
 from market.clock import next_period
 from market.db import utcnow
-from market.webdb import database
 from market.errors import Conflict
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import balance, channel_code, pool_code

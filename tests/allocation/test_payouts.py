@@ -14,7 +14,6 @@ from allocation.closing import close_and_publish
 from allocation.models import Payout
 from allocation.payouts import month_summary
 from market.db import utcnow
-from market.webdb import database
 from market.ledger.services import PAID_OUT, balance, channel_code
 from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, vote

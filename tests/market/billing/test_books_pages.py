@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from market.billing import services
 from market.billing.services import DuesSettings
 from market.clock import month_end, month_start, previous_period
-from market.webdb import database
 from market.ledger.services import (
     CLEARING,
     PAID_OUT,
@@ -29,7 +28,6 @@ from market.ledger.services import (
 from market.members.models import Member
 from market.webdb import database
 from tests.catalog.factories import make_channel
-from tests.market.factories import make_member
 from tests.market.billing.stripe_fakes import (
     MONTH_START,
     THIS_MONTH,
@@ -37,6 +35,7 @@ from tests.market.billing.stripe_fakes import (
     make_dues_account,
     months_ago,
 )
+from tests.market.factories import make_member
 
 LAST_MONTH = previous_period(THIS_MONTH)
 

@@ -16,7 +16,6 @@ from market.ledger.services import balance, check_books, pool_code
 from market.members.models import Member
 from market.webdb import database
 from tests import support
-from tests.market.factories import make_member
 from tests.market.billing.stripe_fakes import (
     MONTH_START,
     THIS_MONTH,
@@ -25,6 +24,7 @@ from tests.market.billing.stripe_fakes import (
     invoice,
     sign,
 )
+from tests.market.factories import make_member
 
 
 def test_fifty_concurrent_deliveries_book_once(live_database: str) -> None:
