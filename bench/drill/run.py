@@ -40,6 +40,7 @@ class Drill:
     seconds: float = 180.0
     hosts: int = 3
     workers: int = 2  # per host
+    threads: int = 4  # per worker: a health check never waits behind a slow request
     users: int = 30
     members: int = 300
     think_s: float = 0.3
@@ -106,7 +107,7 @@ def start(d: Drill) -> tuple[Cluster, dict[str, str], str]:
         "RATELIMIT_STORAGE_URI": redis.url,
         "TRUSTED_PROXIES": "1",
     }
-    half.hosts = [Gunicorn(free_port(), env, d.workers) for _ in range(d.hosts)]
+    half.hosts = [Gunicorn(free_port(), env, d.workers, threads=d.threads) for _ in range(d.hosts)]
     try:
         for host in half.hosts:
             host.start()
@@ -119,15 +120,19 @@ def start(d: Drill) -> tuple[Cluster, dict[str, str], str]:
 
 
 def _kill_host(host: Gunicorn) -> None:
-    """SIGKILL the master and its workers: the whole host is gone at once."""
-    pids = host.worker_pids()
-    if host.proc is not None:
-        pids.append(host.proc.pid)
-    for pid in pids:
+    """SIGKILL the master and its workers: the whole host is gone at once.
+
+    The master is frozen first, so it cannot fork a replacement worker (which would keep the
+    port) between the workers' deaths and its own.
+    """
+    if host.proc is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(host.proc.pid, signal.SIGSTOP)
+    for pid in [*host.worker_pids(), host.proc.pid]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    if host.proc is not None:
-        host.proc.wait()
+    host.proc.wait()
 
 
 async def _fault(
@@ -165,7 +170,7 @@ async def drive(d: Drill, cluster: Cluster, app_plan: tuple, rec: Recorder, log:
     def host_down_and_back() -> None:
         _kill_host(victim)
         time.sleep(d.host_down_s)
-        victim.start()
+        victim.start(timeout=120)  # a loaded 2-core machine takes its time
 
     def replica_stop_and_back() -> None:
         cluster.replica.stop()

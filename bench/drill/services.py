@@ -166,13 +166,14 @@ class Haproxy(Daemon):
         super().__init__("haproxy", free_port())
         self.url = f"http://127.0.0.1:{self.port}"
         servers = "\n".join(
-            f"    server app{i} 127.0.0.1:{port} check inter 500ms fall 2 rise 2"
+            f"    server app{i} 127.0.0.1:{port} check inter 1s fall 3 rise 2"
             for i, port in enumerate(backends)
         )
         (self.root / "haproxy.cfg").write_text(
             "global\n    maxconn 2000\n"
             "defaults\n    mode http\n    timeout connect 2s\n    timeout client 60s\n"
-            "    timeout server 60s\n    retries 3\n    option redispatch\n"
+            "    timeout server 60s\n    timeout queue 30s\n    timeout check 5s\n"
+            "    retries 3\n    option redispatch\n"
             "    option forwardfor\n"
             f"frontend web\n    bind 127.0.0.1:{self.port}\n    default_backend app\n"
             "backend app\n    balance roundrobin\n    option httpchk GET /healthz\n"
