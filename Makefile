@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast lint lock clean
+.PHONY: run test test-fast lint lock cluster-drill clean
 
 # Install exactly what the lock file pins (with hashes), then the project itself.
 $(STAMP): pyproject.toml $(LOCK)
@@ -39,6 +39,13 @@ lock: $(STAMP)
 		--python-version 3.11 -q -o requirements/dev.txt
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal \
 		--python-version 3.11 -q -o requirements/app.txt
+
+## The production shape on this machine, driven and broken on purpose (see README: Deploy).
+MINUTES ?= 3
+cluster-drill: $(STAMP)
+	@command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy pgbouncer >/dev/null)
+	$(BIN)/python -m bench.drill --minutes $(MINUTES)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

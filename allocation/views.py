@@ -29,7 +29,7 @@ from market.clock import next_period, utcnow
 from market.errors import DomainError
 from market.ledger.services import balance, pool_code
 from market.plugins import background
-from market.webdb import get_session
+from market.webdb import get_session, stale_ok
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 admin_bp = admin_blueprint("admin_rounds", __name__, "/rounds")
@@ -124,6 +124,7 @@ def cast(round_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:round_id>/results")
 @public
+@stale_ok
 def round_results(round_id: int) -> ResponseReturnValue:
     session = get_session()
     rnd = rounds.get_round(session, round_id)
@@ -140,6 +141,7 @@ def round_results(round_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:round_id>/audit.csv")
 @public
+@stale_ok
 def audit_file(round_id: int) -> ResponseReturnValue:
     session = get_session()
     rnd = rounds.get_published_round(session, round_id)

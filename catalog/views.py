@@ -21,7 +21,7 @@ from catalog.forms import EmptyForm
 from market.auth import current_member, public
 from market.db import utcnow
 from market.errors import DomainError, NotFound
-from market.webdb import get_session
+from market.webdb import get_session, stale_ok
 
 bp = Blueprint("catalog", __name__)
 # A blueprint of its own, so the main navigation marks "My licences" apart from "Catalogue".
@@ -41,6 +41,7 @@ def _leader_bp() -> int:
 
 @bp.route("/catalogue")
 @public
+@stale_ok
 def catalogue() -> ResponseReturnValue:
     session = get_session()
     channel_id = request.args.get("channel", 0, type=int)
@@ -98,6 +99,7 @@ def _product_page(
 
 @bp.route("/catalogue/<int:product_id>")
 @public
+@stale_ok
 def product(product_id: int) -> ResponseReturnValue:
     return _product_page(product_id)
 

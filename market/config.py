@@ -38,6 +38,10 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "DEBUG": debug,
         "SECRET_KEY": env.get("SECRET_KEY"),
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'softcoop.db'}",
+        # A streaming replica for public pages that tolerate a little staleness (optional).
+        "DATABASE_REPLICA_URL": env.get("DATABASE_REPLICA_URL", ""),
+        # After a member's own write, their pages read the primary for this long.
+        "REPLICA_FRESH_SECONDS": _int(env, "REPLICA_FRESH_SECONDS", 30),
         # Shared state for several hosts: rate limits (and, with jobs, the broker) in Redis.
         "REDIS_URL": env.get("REDIS_URL", ""),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")

@@ -23,8 +23,8 @@ from bench.serving import free_port
 def _bindir() -> Path:
     """Where initdb and pg_ctl live (Debian keeps them off PATH)."""
     found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).parent
+    if found:  # often a symlink into the version's bin directory, which has the rest
+        return Path(found).resolve().parent
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if not candidates:
         raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) not found")

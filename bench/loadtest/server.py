@@ -17,11 +17,19 @@ from market.config import ROOT
 class Gunicorn:
     """`gunicorn -w N market.wsgi:app` on a port; can list and kill its workers."""
 
-    def __init__(self, port: int, env: dict[str, str], workers: int = 4, log: Path | None = None):
+    def __init__(
+        self,
+        port: int,
+        env: dict[str, str],
+        workers: int = 4,
+        log: Path | None = None,
+        threads: int = 1,
+    ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.env = env
         self.workers = workers
+        self.threads = threads
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -30,7 +38,8 @@ class Gunicorn:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
             gunicorn_command(
-                "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "30",
+                "-w", str(self.workers), "--threads", str(self.threads),
+                "-b", f"127.0.0.1:{self.port}", "--timeout", "30",
                 "--log-level", "warning", "market.wsgi:app",
             ),
             cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=out,

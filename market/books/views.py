@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from market.auth import admin_blueprint, public
 from market.books import reports
-from market.webdb import get_session
+from market.webdb import get_session, stale_ok
 
 bp = Blueprint("ledger", __name__)
 admin_bp = admin_blueprint("admin_ledger", __name__, "/ledger")
@@ -17,6 +17,7 @@ admin_bp = admin_blueprint("admin_ledger", __name__, "/ledger")
 
 @bp.route("/books")
 @public
+@stale_ok
 def books() -> ResponseReturnValue:
     return render_template("ledger/books.html", books=reports.books(get_session()))
 
