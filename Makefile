@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast lint lock cluster-drill clean
+.PHONY: run test test-fast lint lock bench cluster-drill clean
 
 # Install exactly what the lock file pins (with hashes), then the project itself.
 $(STAMP): pyproject.toml $(LOCK)
@@ -39,6 +39,10 @@ lock: $(STAMP)
 		--python-version 3.11 -q -o requirements/dev.txt
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal \
 		--python-version 3.11 -q -o requirements/app.txt
+
+## Every benchmark, one line per measure last (FULL=1: the full sizes).
+bench: $(STAMP)
+	$(BIN)/python -m bench.all $(if $(FULL),--full,)
 
 ## The production shape on this machine, driven and broken on purpose (see README: Deploy).
 MINUTES ?= 3
