@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from allocation.closing import close_and_publish
 from allocation.models import Round
-from market.clock import period_of, shift_period, utcnow
+from market.clock import month_start, period_of, shift_period, utcnow
 from market.ledger.services import Move, channel_code, post, vendor_code
 from market.members.models import Member
 from market.webdb import database
@@ -31,8 +32,10 @@ def _published(
     session: Session, app: Flask, audit_dir: Path, period: str, voter: Member, split: list[int]
 ) -> tuple[Round, list]:
     """A round for `period` where only `voter` voted `split` (bp per channel), closed."""
-    rnd, chans = open_round(session, period=period)
-    vote(session, voter, rnd, {c.id: bp for c, bp in zip(chans, split, strict=True) if bp})
+    when = month_start(period) + timedelta(hours=1)  # a month's round opens within it
+    rnd, chans = open_round(session, period=period, now=when)
+    split_by_id = {c.id: bp for c, bp in zip(chans, split, strict=True) if bp}
+    vote(session, voter, rnd, split_by_id, now=when + timedelta(minutes=1))
     fund_pool(session, period, 45_000)
     session.commit()
     close_and_publish(database(app), rnd.id, audit_dir)
