@@ -20,6 +20,11 @@ from market.webdb import database
 from tests import support
 
 REDIS = "redis://127.0.0.1:6379/0"
+# `celery …` on the test run's clock when the suite travels in time (as gunicorn is).
+ON_THE_RUNS_CLOCK = (
+    "import sys; from market.clock import follow_offset; follow_offset(); "
+    "from celery.__main__ import main; sys.argv[0] = 'celery'; main()"
+)
 RABBIT = "amqp://guest:guest@127.0.0.1:5672//"
 
 
@@ -57,7 +62,8 @@ def worker(settings: dict[str, str], name: str, tmp: Path) -> Iterator[None]:
     """A real `celery worker` process, stopped (warm, then hard) on the way out."""
     log = (tmp / f"{name}.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "market.jobs.worker", "worker", "--pool", "solo",
+        [sys.executable, "-c", ON_THE_RUNS_CLOCK, "-A", "market.jobs.worker", "worker",
+         "--pool", "solo",
          "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning",
          "-n", f"{name}@%h"],
         cwd=support.ROOT,
