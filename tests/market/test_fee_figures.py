@@ -41,6 +41,7 @@ class Booked:
     pool: Money
     reserve: Money
     token: str
+    period: str
 
 
 def booked_parts(
@@ -80,7 +81,7 @@ def pay_and_publish(
     close_and_publish(database(app), rnd.id, audit_dir)
     pool, reserve = booked_parts(session, f"in_fee_{n}", period, currency)
     assert token is not None and pool + reserve == Money(fee, currency)
-    return Booked(member, pool, reserve, token)
+    return Booked(member, pool, reserve, token, period)
 
 
 def assert_pages_show(app: Flask, login: Login, booked: Booked, locale: str) -> None:
@@ -90,7 +91,7 @@ def assert_pages_show(app: Flask, login: Login, booked: Booked, locale: str) -> 
     books = client.get("/books").get_data(as_text=True)
     assert f'<td class="num">{pool}</td>\n      <td class="num">{reserve}</td>' in books
     dues = login(booked.member, app.test_client()).get("/rounds/my-dues").get_data(as_text=True)
-    assert f"went {reserve} to the operations reserve and <strong>{pool}</strong>" in dues
+    assert f"→ {pool} to the {booked.period} pool and {reserve} to the operations reserve" in dues
     vendor = client.get(f"/vendor/deals/{booked.token}").get_data(as_text=True)
     assert f"({pool} each" in vendor and f"{(booked.pool * 3).format(locale)} a month" in vendor
 
