@@ -9,6 +9,7 @@ CELERY_BROKER_URL is set) and stop with it.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -62,6 +63,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     """Prepare the local database and serve the development app."""
     os.environ.setdefault("FLASK_DEBUG", "1")
+    # SIGTERM (kill, a supervisor) unwinds like Ctrl-C: the fake Stripe, the worker and the
+    # scheduler stop with the app instead of living on.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with ExitStack() as stack:
         if not os.environ.get("STRIPE_API_KEY"):
             _fake_stripe(stack)
