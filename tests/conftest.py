@@ -190,8 +190,20 @@ SLOW_MODULES = {"test_load_short.py", "test_demo_catalog.py", "test_deals_demo.p
                 "test_proposals_demo.py", "test_demo.py"}  # fmt: skip
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the slow tests (see SLOW_FIXTURES and SLOW_MODULES)."""
+def _off_its_backends(item: pytest.Item) -> bool:
+    """A test marked `backends(...)` collected for another backend (left out, not skipped)."""
+    marker = item.get_closest_marker("backends")
+    callspec = getattr(item, "callspec", None)
+    backend = callspec.params.get("backend") if callspec else None
+    return marker is not None and backend is not None and backend not in marker.args
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out tests on backends they are not for; mark the slow tests (SLOW_FIXTURES…)."""
+    off = [item for item in items if _off_its_backends(item)]
+    if off:
+        config.hook.pytest_deselected(items=off)
+        items[:] = [item for item in items if item not in off]
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         slow_module = item.path.name in SLOW_MODULES or "e2e" in item.path.parts

@@ -9,7 +9,7 @@ import pytest
 
 from bench.rules import main
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "pabulib"
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pabulib"
 
 
 def test_json_per_file(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,11 +17,10 @@ from tests.market.factories import make_member
 from tests.market.jobs import workers
 
 
+@pytest.mark.backends("sqlite")  # the embedded broker is the SQLite setup of make run
 def test_admin_closes_a_round_through_a_worker_and_watches_it_publish(
     page: Any, live_database: str, backend: str, tmp_path: Path
 ) -> None:
-    if backend != "sqlite":
-        pytest.skip("the embedded broker is the SQLite setup of make run")
     settings = workers.settings(
         live_database, workers.broker("embedded", tmp_path), uuid.uuid4().hex, tmp_path
     )

@@ -32,12 +32,11 @@ from tests.market.factories import make_member
 from tests.market.jobs import workers
 
 
-@pytest.mark.parametrize("kind", ["embedded", "rabbitmq"])
 def test_a_worker_runs_what_the_schedule_claims(
-    live_database: str, backend: str, tmp_path: Path, kind: str
+    live_database: str, backend: str, tmp_path: Path
 ) -> None:
-    if (backend == "sqlite") != (kind == "embedded"):
-        pytest.skip("the embedded broker is tested on SQLite (make run), RabbitMQ on PostgreSQL")
+    # The embedded broker on SQLite (as make run has it), RabbitMQ on PostgreSQL.
+    kind = "embedded" if backend == "sqlite" else "rabbitmq"
     settings = workers.settings(
         live_database, workers.broker(kind, tmp_path), uuid.uuid4().hex, tmp_path
     )
@@ -84,11 +83,10 @@ def _two_schedulers(apps: list[Flask]) -> list[Any]:
     return results
 
 
+@pytest.mark.backends("postgresql")  # real concurrency is the PostgreSQL test
 def test_two_workers_and_two_schedulers_apply_each_effect_once(
     live_database: str, backend: str, tmp_path: Path
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("real concurrency is the PostgreSQL test")
     settings = workers.settings(
         live_database, workers.broker("redis", tmp_path), uuid.uuid4().hex, tmp_path
     )
