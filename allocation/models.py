@@ -58,7 +58,7 @@ class Round(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    period: Mapped[str] = mapped_column(String(7), unique=True)  # "2026-11"
+    period: Mapped[str] = mapped_column(String(7), unique=True)  # "YYYY-MM"
     rule: Mapped[str] = mapped_column(String(24), default=Rule.INDEPENDENT_MARKETS.value)
     status: Mapped[str] = mapped_column(String(12), default=RoundStatus.OPEN.value)
     currency: Mapped[str] = mapped_column(String(3))

@@ -369,7 +369,7 @@ def refusal_reason(
 
 
 def month_name(period: str) -> str:
-    """'2026-10' → 'October 2026'."""
+    """A period 'YYYY-MM' as a month's name and year (e.g. 'October' and the year)."""
     return datetime.strptime(period + "-01", "%Y-%m-%d").strftime("%B %Y")
 
 

@@ -60,7 +60,7 @@ class DuesInvoice(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    month: Mapped[str] = mapped_column(String(7), index=True)  # the pool it feeds, "2026-11"
+    month: Mapped[str] = mapped_column(String(7), index=True)  # the pool it feeds, "YYYY-MM"
     status: Mapped[str] = mapped_column(String(8))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,7 +8,7 @@ from market.clock import month_end, period_of
 
 
 def minute_slot(moment: datetime) -> str:
-    """A moment to the minute, e.g. '2027-03-01T00:00' (UTC)."""
+    """A moment to the minute, as 'YYYY-MM-DDTHH:MM' (UTC)."""
     return moment.strftime("%Y-%m-%dT%H:%M")
 
 

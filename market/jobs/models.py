@@ -37,7 +37,7 @@ class JobRun(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job: Mapped[str] = mapped_column(String(40))
-    # The due moment this run stands for ("2027-03", a closing time, a minute), or
+    # The due moment this run stands for (a month "YYYY-MM", a closing time, a minute), or
     # "manual:<token>" for an admin's "run now".
     slot: Mapped[str] = mapped_column(String(80))
     # A job's one argument (a round or deal id), or None.

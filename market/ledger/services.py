@@ -47,7 +47,7 @@ _KINDS = {CLEARING: "clearing", RESERVE: "reserve", PAID_OUT: "paid"}
 
 
 def pool_code(month: str) -> str:
-    """The pool account of a month, e.g. pool_code('2026-11')."""
+    """The pool account of a month, pool_code('YYYY-MM')."""
     return f"pool:{month}"
 
 
