@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.billing import services
-from market.billing.flows import PAYING, begin_call, finish_call
+from market.billing.flows import PAYING, begin_call, finish_call, settle_refused_call
 from market.billing.gateway import StripeGateway
 from market.billing.models import DuesAccount, DuesInvoice
 from market.billing.services import DuesSettings
@@ -98,12 +98,10 @@ def pay_now(session: Session, gw: StripeGateway, member: Member, cfg: DuesSettin
         raise Conflict("You have nothing left to pay.")
     call = begin_call(session, member, f"invoice.pay:{invoice.id}:{int(time.time()) // 60}")
     paid = gw.pay_invoice(invoice.id, call.idempotency_key)
-    finish_call(call, paid["id"])
     if paid.get("status") != "paid":
-        # Stripe answered: the call is over even though the request fails, so the next try
-        # (with a new card) is a new call with a new idempotency key, not a busy claim.
-        session.commit()
+        settle_refused_call(session, call, paid["id"])
         raise DomainError("The payment did not go through. Please update your card and retry.")
+    finish_call(call, paid["id"])
     account = _paying_account(session, member)
     # The payment Stripe just confirmed is newer than the failure that made them past due.
     stamp = max(int(time.time()), account.status_at + 1)

@@ -122,6 +122,16 @@ def _no_locks(session: Session) -> None:
     session.commit()
 
 
+def settle_refused_call(session: Session, call: StripeCall, result_id: str) -> None:
+    """Stripe answered "no": record the call as done and commit, though the request fails.
+
+    The next try (say, with a new card) is then a new call with a new idempotency key rather
+    than a busy claim on this one. Like begin_call, a commit around a Stripe call, on purpose.
+    """
+    finish_call(call, result_id)
+    session.commit()
+
+
 def finish_call(call: StripeCall, result_id: str) -> None:
     """Mark an outbound call done with what it created."""
     call.status = "done"
