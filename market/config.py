@@ -88,6 +88,9 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", ""),
         "STRIPE_TIMEOUT_SECONDS": _int(env, "STRIPE_TIMEOUT_SECONDS", 20),
+        # stripe (the SDK: real Stripe or localstripe) or memory (an in-memory Stripe double
+        # that renews as the clock moves; one process only: simulations, tests, a demo).
+        "STRIPE_BACKEND": env.get("STRIPE_BACKEND", "stripe").strip().lower(),
         # Background jobs: Redis (redis://…) or RabbitMQ (amqp://…); empty = an embedded
         # broker on instance/broker.db that needs no server.
         "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL", ""),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -17,6 +18,9 @@ def _origin(url: str) -> str:
 def configure(app: Flask) -> None:
     """Derive Stripe.js's URL and the CSP sources the card form needs from the settings."""
     cfg = app.config
+    if cfg.get("STRIPE_BACKEND") == "memory" and not cfg.get("STRIPE_WEBHOOK_SECRET"):
+        # The in-memory double signs its deliveries: a secret of this process's own.
+        cfg["STRIPE_WEBHOOK_SECRET"] = "whsec_memory_" + secrets.token_hex(16)
     base = cfg.get("STRIPE_API_BASE", "").rstrip("/")
     cfg["STRIPE_API_BASE"] = base
     if not cfg.get("STRIPE_JS_URL"):

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from market.billing import services
 from market.billing.flows import PAYING, begin_call, finish_call, settle_refused_call
-from market.billing.gateway import StripeGateway
 from market.billing.models import DuesAccount, DuesInvoice
+from market.billing.port import PaymentGateway
 from market.billing.services import DuesSettings
 from market.errors import Conflict, DomainError
 from market.members.models import Member
@@ -32,7 +32,7 @@ def _paying_account(session: Session, member: Member) -> DuesAccount:
     return account
 
 
-def start_card_update(session: Session, gw: StripeGateway, member: Member) -> str:
+def start_card_update(session: Session, gw: PaymentGateway, member: Member) -> str:
     """Open a SetupIntent for a new card on the member's existing customer."""
     account = _paying_account(session, member)
     customer = account.customer_id
@@ -47,7 +47,7 @@ def start_card_update(session: Session, gw: StripeGateway, member: Member) -> st
 
 
 def finish_card_update(
-    session: Session, gw: StripeGateway, member: Member, setup_intent_id: str
+    session: Session, gw: PaymentGateway, member: Member, setup_intent_id: str
 ) -> DuesAccount:
     """After the new card was confirmed: make it the one charged from now on."""
     account = _paying_account(session, member)
@@ -68,7 +68,7 @@ def finish_card_update(
     return account
 
 
-def remember_card(session: Session, gw: StripeGateway, member: Member) -> None:
+def remember_card(session: Session, gw: PaymentGateway, member: Member) -> None:
     """Note the brand and last four digits of the card the first dues were paid with."""
     account = services.find_account(session, member)
     if account is None or not account.setup_intent_id:
@@ -90,7 +90,7 @@ def open_invoice(session: Session, member: Member) -> DuesInvoice | None:
     )
 
 
-def pay_now(session: Session, gw: StripeGateway, member: Member, cfg: DuesSettings) -> Member:
+def pay_now(session: Session, gw: PaymentGateway, member: Member, cfg: DuesSettings) -> Member:
     """Retry the member's open invoice with the card on file and apply Stripe's answer."""
     account = _paying_account(session, member)
     invoice = open_invoice(session, member)

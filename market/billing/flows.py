@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market.billing import services, webhooks
-from market.billing.gateway import StripeGateway
 from market.billing.models import DuesAccount, StripeCall
+from market.billing.port import PaymentGateway
 from market.billing.services import DuesSettings
 from market.db import utcnow
 from market.errors import Conflict, DomainError
@@ -148,7 +148,7 @@ def _locked_account(session: Session, member: Member) -> DuesAccount:
     return locked
 
 
-def start(session: Session, gw: StripeGateway, member: Member, cfg: DuesSettings) -> str:
+def start(session: Session, gw: PaymentGateway, member: Member, cfg: DuesSettings) -> str:
     """Make sure the member is a Stripe customer and open a SetupIntent for their card."""
     account = services.find_account(session, member)
     if account is not None and account.sub_status in PAYING:
@@ -172,7 +172,7 @@ def start(session: Session, gw: StripeGateway, member: Member, cfg: DuesSettings
     return str(intent["id"])
 
 
-def card_form(session: Session, gw: StripeGateway, member: Member) -> dict[str, Any] | None:
+def card_form(session: Session, gw: PaymentGateway, member: Member) -> dict[str, Any] | None:
     """The open SetupIntent the card form confirms, or None when a new one is needed."""
     account = services.find_account(session, member)
     if account is None or not account.setup_intent_id:
@@ -194,7 +194,7 @@ def _still_to_subscribe(session: Session, member: Member, setup_intent_id: str) 
 
 
 def subscribe(
-    session: Session, gw: StripeGateway, member: Member, setup_intent_id: str, cfg: DuesSettings
+    session: Session, gw: PaymentGateway, member: Member, setup_intent_id: str, cfg: DuesSettings
 ) -> Member:
     """After the card was confirmed: start the subscription and apply Stripe's answer.
 
@@ -218,7 +218,7 @@ def subscribe(
 
 def _create_subscription(
     session: Session,
-    gw: StripeGateway,
+    gw: PaymentGateway,
     member: Member,
     call: StripeCall,
     customer_id: str,
@@ -251,7 +251,7 @@ def _create_subscription(
 
 
 def set_cancel(
-    session: Session, gw: StripeGateway, member: Member, cancel: bool, cfg: DuesSettings
+    session: Session, gw: PaymentGateway, member: Member, cancel: bool, cfg: DuesSettings
 ) -> Member:
     """Cancel at the end of the paid period, or undo that before it takes effect.
 

@@ -1,7 +1,10 @@
-"""The Stripe boundary: one StripeClient per app, plain dicts out, domain errors for members.
+"""The Stripe boundary: one payment gateway per app, plain dicts out, domain errors for members.
 
-Everything the rest of the app sees is a plain dict (Stripe's JSON) or an id. The same code
-talks to real Stripe or to localstripe; only STRIPE_API_BASE and the keys differ.
+Everything the rest of the app sees is a plain dict (Stripe's JSON) or an id, through the
+`PaymentGateway` port (`market.billing.port`). `STRIPE_BACKEND` picks the adapter:
+`stripe` (the default: this module's StripeGateway, the stripe SDK, talking to real Stripe
+or to localstripe; only STRIPE_API_BASE and the keys differ) or `memory` (the in-memory
+Stripe double of `market.billing.memory`, which renews as the clock moves).
 
 Where localstripe differs from Stripe (kept right for Stripe, noted here):
 - it does not honour Idempotency-Key headers (we send them anyway);
@@ -20,6 +23,8 @@ from typing import Any, TypeVar
 import stripe
 from flask import Flask, current_app
 
+from market.billing.port import PaymentGateway
+from market.config import ConfigError
 from market.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -238,15 +243,28 @@ class StripeGateway:
 ENDED = {"canceled", "incomplete_expired"}
 
 
+BACKENDS = ("stripe", "memory")
+
+
 def init_app(app: Flask) -> None:
-    """Give the app its own Stripe client (nothing here assumes one app per process)."""
-    app.extensions["softcoop.stripe"] = StripeGateway(
-        app.config["STRIPE_API_KEY"],
-        app.config["STRIPE_API_BASE"],
-        app.config["STRIPE_TIMEOUT_SECONDS"],
-    )
+    """Give the app its own payment gateway (nothing here assumes one app per process)."""
+    backend = app.config.get("STRIPE_BACKEND") or "stripe"
+    gw: PaymentGateway
+    if backend == "memory":
+        from market.billing.memory import MemoryStripe
+
+        gw = MemoryStripe(app)
+    elif backend == "stripe":
+        gw = StripeGateway(
+            app.config["STRIPE_API_KEY"],
+            app.config["STRIPE_API_BASE"],
+            app.config["STRIPE_TIMEOUT_SECONDS"],
+        )
+    else:
+        raise ConfigError(f"STRIPE_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    app.extensions["softcoop.stripe"] = gw
 
 
-def gateway(app: Flask | None = None) -> StripeGateway:
-    """The Stripe gateway of the given (or current) app."""
+def gateway(app: Flask | None = None) -> PaymentGateway:
+    """The payment gateway of the given (or current) app."""
     return (app or current_app).extensions["softcoop.stripe"]  # type: ignore[no-any-return]

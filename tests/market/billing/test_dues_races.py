@@ -13,7 +13,7 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
-from market.billing.gateway import gateway
+from market.billing.gateway import StripeGateway, gateway
 from market.billing.models import DuesAccount
 from market.ledger.models import LedgerTransaction
 from market.members.models import Member
@@ -79,7 +79,9 @@ def test_five_parallel_subscribes_make_one_subscription_and_cancel_ends_all(
         assert len(_stripe(localstripe, "charges", customer=customer)) == 1
 
         # A second subscription left by an older race: cancel must end it too.
-        extra = gateway(server.app).client.v1.subscriptions.create(
+        sdk = gateway(server.app)
+        assert isinstance(sdk, StripeGateway)
+        extra = sdk.client.v1.subscriptions.create(
             params={"customer": customer, "items": [{"plan": "softcoop-dues-usd-500"}]}
         )
         assert extra.status == "active"
