@@ -196,8 +196,26 @@ def apply_status(account: DuesAccount, status: str, at: int) -> None:
         account.status_at = at
 
 
+# A subscription in one of these states has ended: it never charges again.
+ENDED_STATUSES = {"canceled", "incomplete_expired"}
+
+
+def superseded(account: DuesAccount, subscription: dict[str, Any]) -> bool:
+    """News that an older subscription ended, after the member started another one.
+
+    A declined first payment leaves an incomplete subscription that Stripe expires a day
+    later; by then the member may have subscribed again with another card. That expiry
+    (or a stray cancellation of an old subscription) says nothing about the current one.
+    """
+    current = account.subscription_id
+    status = str(subscription.get("status") or "")
+    return current is not None and subscription.get("id") != current and status in ENDED_STATUSES
+
+
 def apply_snapshot(account: DuesAccount, subscription: dict[str, Any], at: int) -> None:
     """Take a subscription snapshot (status, period, cancellation) if it is the newest."""
+    if superseded(account, subscription):
+        return
     apply_status(account, str(subscription.get("status") or "incomplete"), at)
     if at < account.snapshot_at:
         return

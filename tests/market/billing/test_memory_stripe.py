@@ -318,3 +318,31 @@ def test_an_unknown_backend_is_refused(make_app: Callable[..., Flask]) -> None:
 
     with pytest.raises(ConfigError, match="STRIPE_BACKEND"):
         make_app(STRIPE_BACKEND="paypal")
+
+
+def test_an_old_unpaid_subscription_expiring_does_not_lapse_the_new_one(
+    mem_app: Flask, session: Session, login: Callable[..., FlaskClient]
+) -> None:
+    """Found by the simulation: a declined first try expires a day later, after the member
+    subscribed again with a good card; that expiry used to make them lapsed."""
+    member = make_member(session, status="pending")
+    client = login(member, mem_app.test_client())
+    start = utcnow().replace(microsecond=0)
+    with at(start):
+        join(mem_app, client, DECLINES_CHARGES)
+        double(mem_app).deliver()
+    assert state(session, member.id)[0].status == "pending"
+    with at(start + timedelta(hours=2)):
+        client.post("/dues/start")
+        join(mem_app, client)
+        double(mem_app).deliver()
+    assert state(session, member.id)[0].status == "active"
+    step(mem_app, start + timedelta(days=1, hours=1))  # the first subscription expires
+    expired = [
+        e
+        for e in double(mem_app).events
+        if e["data"]["object"].get("status") == "incomplete_expired"
+    ]
+    assert len(expired) == 1
+    member_now, account = state(session, member.id)
+    assert member_now.status == "active" and account.sub_status == "active"
