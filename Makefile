@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LOCK := requirements/dev.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast lint lock bench cluster-drill clean
+.PHONY: run test test-fast lint lock bench cluster-drill simulate clean
 
 # Install exactly what the lock file pins (with hashes), then the project itself.
 $(STAMP): pyproject.toml $(LOCK)
@@ -50,6 +50,13 @@ cluster-drill: $(STAMP)
 	@command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy pgbouncer >/dev/null)
 	$(BIN)/python -m bench.drill --minutes $(MINUTES)
+
+## A simulated co-op on a travelling clock (the real schedule, the in-memory Stripe double);
+## SEED: any (default: random, printed); DATABASE: a PostgreSQL URL (default: a SQLite file).
+MEMBERS ?= 1000
+simulate: $(STAMP)
+	$(BIN)/python -m bench.simulate --months $(or $(MONTHS),12) --members $(MEMBERS) \
+		$(if $(SEED),--seed $(SEED),) $(if $(DATABASE),--database $(DATABASE),)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
