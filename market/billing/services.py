@@ -25,11 +25,15 @@ from sqlalchemy.orm.util import identity_key
 
 from market.billing import statements
 from market.billing.models import DuesAccount, DuesInvoice
+from market.clock import next_period
 from market.db import utcnow
+from market.ledger.models import Account, LedgerTransaction, Posting
 from market.ledger.services import CLEARING, RESERVE, Move, pool_code, post
 from market.members.models import Member, MemberStatus
 from market.money import Money, fee_split
 
+# The ledger kinds by which a round shares out (or carries over) a month's pool.
+POOL_OUTFLOWS = ("allocation", "carry")
 # On equal timestamps the later stage of a subscription's life wins.
 RANK = {
     "none": 0,
@@ -122,6 +126,33 @@ def invoice_month(invoice: dict[str, Any]) -> str:
     return moment.strftime("%Y-%m")
 
 
+def pool_closed(session: Session, month: str) -> bool:
+    """Whether the month's pool was already shared out (its round published or carried)."""
+    return (
+        session.scalar(
+            select(Posting.id)
+            .join(LedgerTransaction, LedgerTransaction.id == Posting.txn_id)
+            .join(Account, Account.id == Posting.account_id)
+            .where(
+                Account.code == pool_code(month),
+                Posting.amount_cents < 0,
+                LedgerTransaction.kind.in_(POOL_OUTFLOWS),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def open_pool_month(session: Session, month: str) -> str:
+    """The month whose pool dues for `month` feed: that month's, or, when they are paid
+    after its round was published (a renewal retried into the next month, a late webhook),
+    the first later month whose pool is still open. Every cent is shared out once."""
+    while pool_closed(session, month):
+        month = next_period(month)
+    return month
+
+
 def _paid_at(invoice: dict[str, Any], fallback: int) -> datetime:
     transitions = invoice.get("status_transitions") or {}
     moment = to_datetime(transitions.get("paid_at") or fallback)
@@ -135,7 +166,12 @@ def book_paid_invoice(
     """Record a paid invoice and book clearing -> pool/reserve once; True if newly booked."""
     cents = int(invoice.get("amount_paid") or 0)
     currency = str(invoice.get("currency") or cfg.currency).lower()
-    month = invoice_month(invoice)
+    booked = session.scalar(
+        select(DuesInvoice.month).where(
+            DuesInvoice.id == invoice["id"], DuesInvoice.status == "paid"
+        )
+    )
+    month = booked or open_pool_month(session, invoice_month(invoice))
     paid_at = _paid_at(invoice, seen_at)
     _upsert_invoice(session, invoice["id"], member_id, cents, currency, month, "paid", paid_at)
     if cents <= 0:

@@ -47,6 +47,7 @@ def invoice_upsert(dialect: str, paid: bool) -> Insert:
         index_elements=["id"],
         set_={
             "status": "paid",
+            "month": stmt.excluded.month,  # the pool it is booked to (see open_pool_month)
             "amount_cents": stmt.excluded.amount_cents,
             "paid_at": stmt.excluded.paid_at,
         },
