@@ -23,43 +23,17 @@ from typing import Any, TypeVar
 import stripe
 from flask import Flask, current_app
 
-from market.billing.port import PaymentGateway
+from market.billing.port import (  # noqa: F401  (the errors are re-exported)
+    ENDED,
+    CardDeclined,
+    PaymentGateway,
+    PaymentUnavailable,
+    StripeRejected,
+)
 from market.config import ConfigError
-from market.errors import DomainError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class PaymentUnavailable(DomainError):
-    """Stripe could not be reached (or failed): nothing was done; the member may retry."""
-
-    status_code = 503
-
-    def __init__(self) -> None:
-        super().__init__(
-            "We could not reach our payment provider, so nothing was charged. "
-            "Please try again in a minute."
-        )
-
-
-class StripeRejected(DomainError):
-    """Stripe refused the request (e.g. it does not know the subscription): nothing changed."""
-
-    status_code = 409
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Our payment provider could not make this change (it does not recognise your "
-            "payment details), so nothing was changed. The co-op's admins have been told "
-            "and will get in touch."
-        )
-
-
-class CardDeclined(DomainError):
-    """The card was refused; the member may try another."""
-
-    status_code = 402
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -238,9 +212,6 @@ class StripeGateway:
             )
         )
         return [str(sub.id) for sub in listing.data if sub.status not in ENDED]
-
-
-ENDED = {"canceled", "incomplete_expired"}
 
 
 BACKENDS = ("stripe", "memory")

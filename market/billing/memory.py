@@ -41,7 +41,7 @@ from typing import Any
 
 from flask import Flask
 
-from market.billing.gateway import ENDED, CardDeclined, PaymentUnavailable, StripeRejected
+from market.billing.port import ENDED, CardDeclined, PaymentUnavailable, StripeRejected
 from market.clock import utcnow
 
 WEBHOOK_PATH = "/billing/stripe/webhook"
@@ -142,7 +142,6 @@ class MemoryStripe:
             "created": at,
             "data": {"object": copy.deepcopy(obj)},
             "livemode": False,
-            "api_version": "2024-06-20",
         }
         self.events.append(event)
         self.outbox.append(event)

@@ -6,12 +6,48 @@ that renews subscriptions as the clock passes their period ends and delivers sig
 through the real webhook endpoint). `STRIPE_BACKEND` (stripe | memory) chooses one.
 
 Every method returns plain dicts (Stripe's JSON) or ids, and raises only the domain errors
-of `market.billing.gateway` (PaymentUnavailable, StripeRejected, CardDeclined).
+defined here (PaymentUnavailable, StripeRejected, CardDeclined), which the pages explain.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
+
+from market.errors import DomainError
+
+# A subscription in one of these states has ended (it never charges again).
+ENDED = {"canceled", "incomplete_expired"}
+
+
+class PaymentUnavailable(DomainError):
+    """Stripe could not be reached (or failed): nothing was done; the member may retry."""
+
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "We could not reach our payment provider, so nothing was charged. "
+            "Please try again in a minute."
+        )
+
+
+class StripeRejected(DomainError):
+    """Stripe refused the request (e.g. it does not know the subscription): nothing changed."""
+
+    status_code = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Our payment provider could not make this change (it does not recognise your "
+            "payment details), so nothing was changed. The co-op's admins have been told "
+            "and will get in touch."
+        )
+
+
+class CardDeclined(DomainError):
+    """The card was refused; the member may try another."""
+
+    status_code = 402
 
 
 class PaymentGateway(Protocol):

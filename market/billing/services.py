@@ -25,6 +25,7 @@ from sqlalchemy.orm.util import identity_key
 
 from market.billing import statements
 from market.billing.models import DuesAccount, DuesInvoice
+from market.billing.port import ENDED
 from market.clock import next_period
 from market.db import utcnow
 from market.ledger.models import Account, LedgerTransaction, Posting
@@ -232,10 +233,6 @@ def apply_status(account: DuesAccount, status: str, at: int) -> None:
         account.status_at = at
 
 
-# A subscription in one of these states has ended: it never charges again.
-ENDED_STATUSES = {"canceled", "incomplete_expired"}
-
-
 def superseded(account: DuesAccount, subscription: dict[str, Any]) -> bool:
     """News that an older subscription ended, after the member started another one.
 
@@ -245,7 +242,7 @@ def superseded(account: DuesAccount, subscription: dict[str, Any]) -> bool:
     """
     current = account.subscription_id
     status = str(subscription.get("status") or "")
-    return current is not None and subscription.get("id") != current and status in ENDED_STATUSES
+    return current is not None and subscription.get("id") != current and status in ENDED
 
 
 def apply_snapshot(account: DuesAccount, subscription: dict[str, Any], at: int) -> None:
