@@ -110,7 +110,7 @@ def test_the_demo_round_trips_between_backends(
             _engine(back).dispose()
         # New rows after an import get fresh ids (PostgreSQL's sequences were moved on).
         with database(there).transaction() as s:
-            newest = s.scalar(select(func.max(Member.id)))
+            newest = s.scalar(select(func.max(Member.id))) or 0
             added = Member(
                 email="after-import@example.com",
                 display_name="After Import",
