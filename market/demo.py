@@ -12,7 +12,7 @@ from datetime import datetime
 
 import click
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.demo import chapter_catalog, chapter_claims
@@ -97,6 +97,12 @@ def chapter_members(app: Flask, session: Session, rng: random.Random, now: datet
         member = members.sign_up(session, f"member{i:03d}@commons.example", name, DEMO_PASSWORD)
         if i < WORKERS:
             member.member_class = MemberClass.WORKER.value
+    # Everyone confirmed their address long ago, but for one member who has not yet.
+    session.execute(
+        update(Member)
+        .where(Member.email != "member299@commons.example")
+        .values(email_verified_at=now)
+    )
     session.flush()
 
 

@@ -154,6 +154,14 @@ def notify_many(
     return made
 
 
+def queue_email(session: Session, to_email: str, subject: str, body: str) -> OutboxMessage:
+    """Queue one email to an address: no inbox copy, no preferences (account security)."""
+    message = OutboxMessage(to_email=to_email, subject=" ".join(subject.split())[:200], body=body)
+    session.add(message)
+    session.flush()
+    return message
+
+
 def set_email_member_text(session: Session, member: Member, on: bool) -> None:
     """Whether the member's emails may quote other members' words."""
     member.email_member_text = on
