@@ -196,7 +196,8 @@ def _book(session: Session, rnd: Round) -> None:
     if results:
         moves = [Move(source, channel_code(r.channel_id), r.cents) for r in results if r.cents]
         memo = f"Round {rnd.period}: pool split among channels"
-        post(session, f"round:{rnd.id}:publish", "allocation", memo, moves, rnd.currency)
+        key = f"round:{rnd.id}:publish"
+        post(session, key, "allocation", memo, moves, rnd.currency, period=rnd.period)
     else:
         target = pool_code(next_period(rnd.period))
         memo = f"Round {rnd.period}: no ballots, pool carries over to {next_period(rnd.period)}"
@@ -207,6 +208,7 @@ def _book(session: Session, rnd: Round) -> None:
             memo,
             [Move(source, target, pool)],
             rnd.currency,
+            period=rnd.period,
         )
 
 

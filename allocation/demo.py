@@ -138,4 +138,5 @@ def _pay_channels(app: Flask, admin: Member, last: str, now: datetime) -> None:
                     paid_on,
                     f"DEMO-PAY-{last}-{i + 1:02d}",
                     app.config["CURRENCY"],
+                    period=last,
                 )

@@ -152,6 +152,7 @@ def book_paid_invoice(
         moves,
         currency,
         occurred_at=paid_at,
+        period=month,
     )
     return txn is not None
 
