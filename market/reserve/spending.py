@@ -128,8 +128,9 @@ def settle_spend(session: Session, spend_id: int, now: datetime | None = None) -
     if proposal.is_open(now):
         return spend
     passed, why = proposal_passed(session, proposal, now)
+    why = why.replace("Ratified:", "Passed:").replace("The ratification proposal", "The decision")
     if not passed:
-        return _decide(spend, SpendStatus.NOT_PASSED, f"{why} Nothing moved.", now)
+        return _decide(session, spend, SpendStatus.NOT_PASSED, f"{why} Nothing moved.", now)
     # Lock the reserve's account so two decisions cannot both spend the same money.
     get_account(session, ACQUISITION, spend.currency)
     held = session.scalar(
@@ -139,6 +140,7 @@ def settle_spend(session: Session, spend_id: int, now: datetime | None = None) -
     if spend.amount_cents > (held or 0):
         have = Money(held or 0, spend.currency).format()
         return _decide(
+            session,
             spend,
             SpendStatus.REFUSED,
             f"It passed, but the reserve held {have}, less than {money}. Nothing moved.",
@@ -155,11 +157,14 @@ def settle_spend(session: Session, spend_id: int, now: datetime | None = None) -
         spend.currency,
         occurred_at=now,
     )
-    return _decide(spend, SpendStatus.BOOKED, f"{why} {money} moved.", now)
+    return _decide(session, spend, SpendStatus.BOOKED, f"{why} {money} moved.", now)
 
 
-def _decide(spend: ReserveSpend, status: SpendStatus, outcome: str, now: datetime) -> ReserveSpend:
+def _decide(
+    session: Session, spend: ReserveSpend, status: SpendStatus, outcome: str, now: datetime
+) -> ReserveSpend:
     spend.status, spend.outcome, spend.decided_at = status.value, outcome, now
+    session.flush()
     return spend
 
 
