@@ -17,7 +17,7 @@ from market.webdb import database
 from tests.support import LiveServer
 
 SHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots" / "phone"
-PUBLIC = ["/", "/catalogue", "/books", "/rounds/", "/login", "/signup"]
+PUBLIC = ["/", "/catalogue", "/books", "/reserve/", "/rounds/", "/login", "/signup"]
 MEMBER = [
     "/",
     "/catalogue",
@@ -33,6 +33,8 @@ MEMBER = [
     "/deals/wanted",
     "/decisions/",
     "/decisions/new",
+    "/reserve/",
+    "/reserve/spend",
     "/inbox/",
     "/profile",
 ]
