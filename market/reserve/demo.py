@@ -17,7 +17,7 @@ from market.clock import month_start, period_of, shift_period
 from market.members.models import Member
 from market.reserve import services
 
-TARGET_FEES = 2000  # the target is this many monthly fees
+TARGET_FEES = 400  # the target is this many monthly fees
 PURPOSE = "a co-op owned platform for the shelf"
 
 

@@ -171,6 +171,8 @@ def history(session: Session) -> list[HistoryLine]:
         running += int(cents)
         pid = int(key.split(":")[1]) if key.startswith("decision:") else None
         kind = "in" if cents > 0 else "out"
+        if key.startswith("round:"):  # the round's memo speaks of all channels
+            memo = memo.split(":")[0] + ": voted in by the members"
         lines.append(HistoryLine(at, kind, memo, int(cents), running, pid))
     for target in session.scalars(select(ReserveTarget)):
         amount = Money(target.target_cents, target.currency).format()
