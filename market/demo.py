@@ -25,7 +25,7 @@ from market.reserve.demo import chapter_reserve
 from market.webdb import database
 
 SEED = 2026  # the demo is the same on every load (of the same day)
-DEMO_PASSWORD = "commons-demo-2026"
+DEMO_PASSWORD = "commons-together"
 ADMIN_EMAIL = "admin@commons.example"
 NIA_EMAIL = "nia@commons.example"
 MEMBER_COUNT = 300
