@@ -170,3 +170,18 @@ def test_the_invariants_catch_money_leaving_the_reserve_without_a_decision(
         )
         tampered.rollback()
     _no_problems(app, session)
+
+
+def test_the_command_books_closed_decisions_once(app: Flask, session: Session) -> None:
+    make_reserve(session, cents=3_000)
+    spend = propose(session, make_vendor(session), 2_000)
+    decide(session, spend, ["agree"] * 2)
+    session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["reserve", "settle"])
+    assert first.exit_code == 0 and f"spend {spend.id}" in first.output and "booked" in first.output
+    again = runner.invoke(args=["reserve", "settle"])
+    assert again.exit_code == 0 and "No spending decision was due." in again.output
+    session.expire_all()
+    assert balance(session, ACQUISITION) == 1_000
+    assert _txns(session, spend_key(spend.proposal_id)) == 1
