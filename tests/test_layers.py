@@ -63,6 +63,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
             "market.home",
             "market.invariants",
             "market.csvsafe",
+            "market.personal",
         ],
         False,
     ),
