@@ -1,7 +1,7 @@
 """reserve: the acquisition reserve (a kind of channel, its target, spending decisions), quorum
 
 Revision ID: 0010_reserve
-Revises: 0009_jobs_runs
+Revises: 0010_member_deleted
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from market.db import UTCDateTime
 
 revision = "0010_reserve"
-down_revision = "0009_jobs_runs"
+down_revision = "0010_member_deleted"
 branch_labels = None
 depends_on = None
 

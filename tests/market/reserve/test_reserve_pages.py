@@ -108,3 +108,13 @@ def test_a_ratification_shows_its_quorum_and_does_not_pass_below_it(
     )
     take_position_closed = client.get(f"/decisions/{proposal.id}").get_data(as_text=True)
     assert "closed below quorum and did not pass" in take_position_closed
+
+
+def test_my_data_holds_the_spends_i_proposed(app: Flask, session: Session, login: Login) -> None:
+    make_reserve(session, cents=2_000)
+    member = make_member(session)
+    propose(session, make_vendor(session, name="Tern Labs"), 1_500, author=member)
+    propose(session, make_vendor(session), 500)  # someone else's
+    data = login(member).get("/profile/data.json").get_json()
+    [mine] = data["acquisition reserve"]["spends_proposed"]
+    assert (mine["payee"], mine["amount_cents"], mine["status"]) == ("Tern Labs", 1_500, "pending")
