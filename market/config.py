@@ -66,7 +66,11 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "OPS_SHARE_BP": _int(env, "OPS_SHARE_BP", 1000),
         "GRACE_DAYS": _int(env, "GRACE_DAYS", 14),
         "LEADER_SHARE_BP": _int(env, "LEADER_SHARE_BP", 2000),
-        "RATIFY_ABOVE_CENTS": _int(env, "RATIFY_ABOVE_CENTS", 50_000),
+        # Admins may agree a deal alone up to this total commitment (monthly cost x term).
+        "RATIFY_ABOVE_CENTS": _int(env, "RATIFY_ABOVE_CENTS", 100_000),
+        # Decisions that move money (ratifications, reserve spending) count only if this
+        # share (basis points) of the members in good standing take a position.
+        "MONEY_QUORUM_BP": _int(env, "MONEY_QUORUM_BP", 2000),
         # How long a vendor's private deal link works unless revoked sooner.
         "DEAL_LINK_DAYS": _int(env, "DEAL_LINK_DAYS", 14),
         "LOCALE": env.get("LOCALE", "en_US"),
@@ -143,6 +147,8 @@ def validate(config: Mapping[str, Any]) -> None:
         raise ConfigError("MONTHLY_FEE_CENTS must be positive")
     if not 0 <= config["OPS_SHARE_BP"] <= 10_000:
         raise ConfigError("OPS_SHARE_BP must be between 0 and 10000 basis points")
+    if not 0 <= config.get("MONEY_QUORUM_BP", 0) <= 10_000:
+        raise ConfigError("MONEY_QUORUM_BP must be between 0 and 10000 basis points")
     _validate_money(config)
     if config["GRACE_DAYS"] < 0:
         raise ConfigError("GRACE_DAYS cannot be negative")

@@ -21,6 +21,7 @@ from market.deals.demo import chapter_deals
 from market.members import services as members
 from market.members.models import Member, MemberClass
 from market.proposals.demo import chapter_decisions
+from market.reserve.demo import chapter_reserve
 from market.webdb import database
 
 SEED = 2026  # the demo is the same on every load (of the same day)
@@ -127,6 +128,7 @@ CHAPTERS: list[Chapter] = [
     chapter_catalog,
     chapter_claims,
     chapter_decisions,
+    chapter_reserve,
     chapter_rounds,
     chapter_deals,
 ]

@@ -67,9 +67,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     notifications.init_app(app)
     proposals.init_app(app)
 
-    from market import deals
+    from market import deals, reserve
 
     deals.init_app(app)
+    reserve.init_app(app)
 
     from market import jobs
 

@@ -17,6 +17,7 @@ from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member, MemberSession
 from market.notifications.models import Notification, OutboxMessage
 from market.proposals.models import Position, PositionChange, Proposal
+from market.reserve.models import ReserveSpend, ReserveTarget
 
 __all__ = [
     "Account",
@@ -39,6 +40,8 @@ __all__ = [
     "PositionChange",
     "Posting",
     "Proposal",
+    "ReserveSpend",
+    "ReserveTarget",
     "StripeCall",
     "StripeEvent",
 ]

@@ -66,6 +66,11 @@ class Proposal(Base):
     # The exact terms a ratification puts to the members (a deal: offer id, tiers, minimum
     # seats, term, seats priced, monthly and total cents); accepting other terms needs another.
     terms: Mapped[Any] = mapped_column(JSON, default=None, nullable=True)
+    # Decisions that move money need a quorum: this share (basis points) of the members in
+    # good standing when the proposal opened (`quorum_base`, counted then) must take a
+    # position. Both None for other proposals.
+    quorum_bp: Mapped[int | None] = mapped_column(Integer, default=None)
+    quorum_base: Mapped[int | None] = mapped_column(Integer, default=None)
 
     def is_open(self, now: datetime) -> bool:
         """Members may take positions until the closing time."""

@@ -40,6 +40,38 @@ class Results:
     eligible: int  # members in good standing now
     voted_eligible: int  # of those, how many hold a position
     turnout_percent: int  # rounded half up
+    quorum: Quorum | None = None  # decisions that move money
+
+
+@dataclass(frozen=True)
+class Quorum:
+    """How many members must take a position for a money decision to count, and how many have."""
+
+    share_bp: int  # of the members in good standing when the proposal opened
+    base: int  # how many were in good standing then
+    needed: int
+    taken: int  # members holding a position now (each was in good standing when taking it)
+
+    @property
+    def reached(self) -> bool:
+        """Whether enough members have taken a position."""
+        return self.taken >= self.needed
+
+
+def quorum_needed(share_bp: int, base: int) -> int:
+    """Members needed: share_bp of base, rounded up, and at least one."""
+    return max(1, -(-share_bp * base // 10_000))
+
+
+def quorum_of(session: Session, proposal: Proposal) -> Quorum | None:
+    """The proposal's quorum with the count so far (None: it needs no quorum)."""
+    if proposal.quorum_bp is None:
+        return None
+    base = proposal.quorum_base or 0
+    taken = session.scalar(
+        select(func.count()).select_from(Position).where(Position.proposal_id == proposal.id)
+    )
+    return Quorum(proposal.quorum_bp, base, quorum_needed(proposal.quorum_bp, base), taken or 0)
 
 
 def _counts(session: Session, proposal: Proposal) -> dict[str, int]:
@@ -108,6 +140,7 @@ def results(
         eligible=eligible,
         voted_eligible=voted_eligible,
         turnout_percent=(200 * voted_eligible + eligible) // (2 * eligible) if eligible else 0,
+        quorum=quorum_of(session, proposal),
     )
 
 
@@ -152,7 +185,7 @@ def ratification_passed(
 def proposal_passed(
     session: Session, proposal: Proposal, now: datetime | None = None
 ) -> tuple[bool, str]:
-    """Whether a proposal closed with agree > disagree and no block, and why (not)."""
+    """Whether a proposal closed with agree > disagree, no block and its quorum (if it has one)."""
     now = now or utcnow()
     if proposal.is_open(now):
         return (
@@ -166,12 +199,20 @@ def proposal_passed(
     blocks = counts.get(Stance.BLOCK.value, 0)
     if blocks:
         return False, f"The ratification proposal closed with {blocks} standing block(s)."
+    quorum = quorum_of(session, proposal)
+    if quorum is not None and not quorum.reached:
+        return (
+            False,
+            f"The proposal closed below its quorum: {quorum.taken} of the {quorum.needed} "
+            "members needed took a position.",
+        )
     if agree <= disagree:
         return (
             False,
             f"The ratification proposal closed with {agree} agree and {disagree} disagree.",
         )
-    return True, f"Ratified: {agree} agree, {disagree} disagree, no block."
+    reached = f", quorum {quorum.taken} of {quorum.needed}" if quorum is not None else ""
+    return True, f"Ratified: {agree} agree, {disagree} disagree, no block{reached}."
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,15 +56,22 @@ def start_proposal(
     subject_kind: str | None = None,
     subject_id: int | None = None,
     terms: dict[str, Any] | None = None,
+    quorum_bp: int | None = None,
     now: datetime | None = None,
 ) -> Proposal:
-    """Put a proposal to the members; subject_kind/id ties it to e.g. a deal to ratify."""
+    """Put a proposal to the members; subject_kind/id ties it to e.g. a deal to ratify.
+
+    `quorum_bp`: a decision that moves money counts only if this share of the members in
+    good standing now take a position (counted now, so the bar does not move).
+    """
     now = now or utcnow()
     _require_good_standing(author, now, "start a proposal")
     if (subject_kind is None) != (subject_id is None):
         raise DomainError("A ratification needs both what it ratifies and its id.")
-    if subject_kind is not None and not author.is_admin:
+    if subject_kind == "deal" and not author.is_admin:
         raise Forbidden("Only admins can put a deal to the members for ratification.")
+    if quorum_bp is not None and not 0 <= quorum_bp <= 10_000:
+        raise DomainError("A quorum is a share between 0 and 100 % of the members.")
     if closes_at.tzinfo is None:
         raise DomainError("The closing time needs a time zone.")
     if closes_at < now + MIN_OPEN:
@@ -78,11 +85,17 @@ def start_proposal(
         subject_kind=subject_kind,
         subject_id=subject_id,
         terms=terms,
+        quorum_bp=quorum_bp,
+        quorum_base=None if quorum_bp is None else _members_in_good_standing(session, now),
         created_at=now,
     )
     session.add(proposal)
     session.flush()
     return proposal
+
+
+def _members_in_good_standing(session: Session, now: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(Member).where(good_standing(now))) or 0
 
 
 def can_read_deliberation(member: Member, now: datetime | None = None) -> bool:
