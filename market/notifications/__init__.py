@@ -13,5 +13,6 @@ def init_app(app: Flask) -> None:
 
     register_notifier(app, notify)
     app.register_blueprint(views.bp)
+    app.register_blueprint(views.unsubscribe_bp)
     app.context_processor(views.inbox_badge)
     register_cli(app, cli.notifications_cli)

@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the Decisions pages, the Markdown filter, the nav link and `proposals close`."""
+    from market.discussions.services import register_subject
     from market.home import register_card
     from market.nav import register_nav
     from market.plugins import register_cli
@@ -19,3 +20,4 @@ def init_app(app: Flask) -> None:
     register_cli(app, cli.proposals_cli)
     register_nav(app, "Decisions", "proposals.proposal_list", "member", order=50)
     register_card(app, decisions_card)
+    register_subject(app, "proposal", views.proposal_subject)
