@@ -13,17 +13,15 @@ from market.members.models import Member
 from market.notifications.services import email_address, notify_many
 
 
-def after_move(
-    session: Session, deal: Deal, before: str, after: str, actor: str, note: str
-) -> None:
-    """Tell the other side of a negotiation that it has moved."""
+def after_move(session: Session, deal: Deal, after: str, actor: str, terms: str = "") -> None:
+    """Tell the other side of a negotiation that it has moved (`terms`: an offer's tiers)."""
     if actor == Actor.VENDOR.value:
-        _tell_admins(session, deal, after, note)
+        _tell_admins(session, deal, after)
     elif actor == Actor.ADMIN.value and after == Status.COUNTERED.value:
-        _tell_vendor(session, deal, note)
+        _tell_vendor(session, deal, terms)
 
 
-def _tell_admins(session: Session, deal: Deal, after: str, note: str) -> None:
+def _tell_admins(session: Session, deal: Deal, after: str) -> None:
     admins = session.scalars(select(Member).where(Member.is_admin).order_by(Member.id))
     # The deal's title is the co-op's own words (an admin wrote it).
     notify_many(

@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from types import TracebackType
 from typing import Any, Protocol
@@ -28,6 +29,9 @@ from market.notifications.preferences import ALL, unsubscribe_token
 from market.webdb import database
 
 SECURITY = ("none", "starttls", "ssl")
+# Unsubscribe URLs are one long token: folded at 78 columns they would turn into encoded
+# words mail clients do not read as a URL, so headers may run to the RFC's 998.
+HEADERS = policy.SMTP.clone(max_line_length=998)
 
 
 class Sender(Protocol):
@@ -47,7 +51,7 @@ def unsubscribe_url(config: Mapping[str, Any], message: OutboxMessage) -> str:
 
 def build_email(message: OutboxMessage, from_address: str, unsubscribe: str) -> EmailMessage:
     """The email as it goes out: the body, the unsubscribe line, the List-* headers."""
-    email = EmailMessage()
+    email = EmailMessage(policy=HEADERS)
     email["From"] = from_address
     email["To"] = message.to_email
     email["Subject"] = message.subject
@@ -92,10 +96,14 @@ class SmtpSender:
             smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
             if self.security == "starttls":
                 smtp.starttls(context=context)
-        if self.username:
-            smtp.login(self.username, self.password)
+            if self.username:
+                smtp.login(self.username, self.password)
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     def __call__(self, message: OutboxMessage) -> None:

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from market.db import utcnow
 from market.discussions import services
@@ -75,7 +75,9 @@ def test_bad_comments_are_refused_and_nothing_is_written(session: Session, login
     cross = _post(client, proposal.id, "A reply across threads", elsewhere.id)
     assert cross.status_code == 400
     assert "only reply to a comment of this discussion" in cross.get_data(as_text=True)
-    assert client.post("/discussions/proposal/999999/comments", data={"body": "x"}).status_code == 404
+    assert (
+        client.post("/discussions/proposal/999999/comments", data={"body": "x"}).status_code == 404
+    )
     assert client.post("/discussions/nothing/1/comments", data={"body": "x"}).status_code == 404
     assert _count(session) == before
 
@@ -85,9 +87,7 @@ def test_edit_within_the_window_only_and_only_ones_own(session: Session, login: 
     proposal = make_proposal(session)
     subject = _subject(session, proposal.id)
     fresh = services.post_comment(session, nia, subject, "Fresh")
-    old = services.post_comment(
-        session, nia, subject, "Old", now=utcnow() - timedelta(minutes=16)
-    )
+    old = services.post_comment(session, nia, subject, "Old", now=utcnow() - timedelta(minutes=16))
     client = login(nia)
     edited = client.post(f"/discussions/comments/{fresh.id}/edit", data={"body": "Fresher"})
     assert edited.status_code == 302
@@ -121,9 +121,12 @@ def test_delete_by_author_or_admin_leaves_deleted_in_place(session: Session, log
     second = services.post_comment(session, omar, subject, "Rude words")
     client = login(omar)
     assert client.post(f"/discussions/comments/{first.id}/delete").status_code == 403
-    assert login(nia, client.application.test_client()).post(
-        f"/discussions/comments/{first.id}/delete"
-    ).status_code == 302
+    assert (
+        login(nia, client.application.test_client())
+        .post(f"/discussions/comments/{first.id}/delete")
+        .status_code
+        == 302
+    )
     by_admin = login(admin, client.application.test_client())
     assert by_admin.post(f"/discussions/comments/{second.id}/delete").status_code == 302
     assert by_admin.post(f"/discussions/comments/{second.id}/delete").status_code == 409
@@ -156,7 +159,9 @@ def test_decisions_list_shows_activity_and_flagged_leads_to_the_thread(
     assert session.scalar(select(func.count()).select_from(Position)) == 1
 
 
-def test_members_not_in_good_standing_neither_read_nor_write(session: Session, login: Login) -> None:
+def test_members_not_in_good_standing_neither_read_nor_write(
+    session: Session, login: Login
+) -> None:
     nia = make_member(session)
     lapsed: Member = make_member(session, status=MemberStatus.LAPSED)
     proposal = make_proposal(session)
