@@ -16,6 +16,7 @@ from datetime import datetime
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market.db import utcnow
@@ -138,7 +139,28 @@ def notify_many(
     so the key holds; the email goes out now, waits for the daily digest, or not at all.
     """
     base = _base_url(base_url)
-    everyone = _not_yet_told(session, list(members), event_key)
+    listed = list(members)
+    args = (kind, subject, body, link, quote, base, event_key)
+    if event_key is None:
+        return _add(session, listed, *args)
+    try:
+        with session.begin_nested():  # a concurrent run may tell some of them first
+            return _add(session, _not_yet_told(session, listed, event_key), *args)
+    except IntegrityError:
+        return _add(session, _not_yet_told(session, listed, event_key), *args)
+
+
+def _add(
+    session: Session,
+    everyone: list[Member],
+    kind: str,
+    subject: str,
+    body: str,
+    link: str | None,
+    quote: Quote | None,
+    base: str,
+    event_key: str | None,
+) -> list[Notification]:
     if not everyone:
         return []
     choices = preferences_for(session, [m.id for m in everyone], kind)

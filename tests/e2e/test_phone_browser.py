@@ -34,6 +34,7 @@ MEMBER = [
     "/decisions/",
     "/decisions/new",
     "/inbox/",
+    "/inbox/settings",
     "/profile",
 ]
 
