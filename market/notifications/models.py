@@ -62,9 +62,9 @@ class OutboxMessage(Base):
     gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Waiting for the member's daily digest instead of going out on its own.
     held_for_digest: Mapped[bool] = mapped_column(Boolean, default=False)
-    digest_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outbox_message.id", ondelete="SET NULL"), default=None
-    )
+    # The digest that carried it: no foreign key, as the digest row comes after the rows it
+    # carries (an archive restores rows in id order).
+    digest_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class NotificationPreference(Base):

@@ -79,7 +79,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('digest_id', sa.Integer(), nullable=True))
         batch_op.create_index('ix_outbox_message_held', ['held_for_digest', 'member_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_outbox_message_member_id_member'), 'member', ['member_id'], ['id'], ondelete='SET NULL')
-        batch_op.create_foreign_key(batch_op.f('fk_outbox_message_digest_id_outbox_message'), 'outbox_message', ['digest_id'], ['id'], ondelete='SET NULL')
 
     with op.batch_alter_table('proposal', schema=None) as batch_op:
         batch_op.add_column(sa.Column('anonymous', sa.Boolean(), nullable=False, server_default=sa.false()))
@@ -99,7 +98,6 @@ def downgrade() -> None:
         batch_op.drop_column('anonymous')
 
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_outbox_message_digest_id_outbox_message'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_outbox_message_member_id_member'), type_='foreignkey')
         batch_op.drop_index('ix_outbox_message_held')
         batch_op.drop_column('digest_id')
