@@ -111,8 +111,8 @@ def test_close_notifies_once(app: Flask, session: Session) -> None:
     assert [p.id for p in close_due(session)] == [proposal.id]
     assert close_due(session) == []
     closing = Notification.kind == "proposal.closed"  # (not the new-proposal notices)
-    notes = session.scalars(select(Notification).where(closing).order_by(Notification.member_id))
-    notes = notes.all()
+    query = select(Notification).where(closing).order_by(Notification.member_id)
+    notes = session.scalars(query).all()
     assert [(n.member_id, n.kind) for n in notes] == [
         (author.id, "proposal.closed"),
         (voter.id, "proposal.closed"),
