@@ -66,6 +66,8 @@ class Vendor(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     website: Mapped[str] = mapped_column(String(254), default="")
+    # Where the co-op emails the vendor (a counter-offer to answer); empty: nobody.
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
     category: Mapped[str] = mapped_column(String(80), index=True)
     market_share_bp: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,6 +6,7 @@ with messages an admin can act on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
@@ -93,6 +94,17 @@ class VendorInput:
     category: str
     market_share_bp: int
     website: str = ""
+    contact_email: str = ""
+
+
+CONTACT_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+
+
+def _contact_email(raw: str) -> str:
+    address = (raw or "").strip()
+    if address and (len(address) > 254 or not CONTACT_EMAIL.match(address)):
+        raise DomainError("The contact email must be one address, like sales@vendor.example.")
+    return address
 
 
 def save_vendor(
@@ -116,6 +128,7 @@ def save_vendor(
     vendor.category = _text(data.category, "category", 80).lower()
     vendor.market_share_bp = data.market_share_bp
     vendor.website = website
+    vendor.contact_email = _contact_email(data.contact_email)
     session.add(vendor)
     session.flush()
     return vendor

@@ -82,6 +82,17 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SMTP_HOST": env.get("SMTP_HOST", ""),
         "SMTP_PORT": _int(env, "SMTP_PORT", 25),
         "SMTP_FROM": env.get("SMTP_FROM", "Commons Software Co-op <noreply@localhost>"),
+        # none, starttls (usually port 587) or ssl (usually 465); login when a user is set.
+        "SMTP_SECURITY": env.get("SMTP_SECURITY", "none").strip().lower(),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        # A private CA bundle for the SMTP server's certificate (empty: the system's).
+        "SMTP_CA_FILE": env.get("SMTP_CA_FILE", ""),
+        "SMTP_TIMEOUT_SECONDS": _int(env, "SMTP_TIMEOUT_SECONDS", 30),
+        # A message that failed this many times is given up (shown, never retried).
+        "SMTP_MAX_ATTEMPTS": _int(env, "SMTP_MAX_ATTEMPTS", 5),
+        # How long a member may edit their own comment after posting it.
+        "COMMENT_EDIT_MINUTES": _int(env, "COMMENT_EDIT_MINUTES", 15),
         # Links in emails are made absolute with this (e.g. https://coop.example).
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         # Stripe: empty STRIPE_API_BASE means the real https://api.stripe.com; the dev

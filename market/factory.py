@@ -62,9 +62,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     catalog.init_app(app)
     allocation.init_app(app)
 
-    from market import notifications, proposals
+    from market import discussions, notifications, proposals
 
     notifications.init_app(app)
+    discussions.init_app(app)
     proposals.init_app(app)
 
     from market import deals, reserve

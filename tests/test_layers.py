@@ -42,7 +42,11 @@ LAYERS: list[tuple[str, list[str], bool]] = [
     ("read models", ["market.books"], True),
     ("domains that use others", ["allocation", "market.deals", "market.reserve"], True),
     ("domains over the ledger, notices", ["market.billing", "market.proposals"], True),
-    ("base domains", ["catalog", "market.ledger", "market.notifications"], True),
+    (
+        "base domains",
+        ["catalog", "market.ledger", "market.notifications", "market.discussions"],
+        True,
+    ),
     ("members", ["market.members"], True),
     (
         "web kit (the Flask glue domain views use)",

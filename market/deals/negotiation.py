@@ -13,6 +13,7 @@ from catalog.models import Channel, ChannelKind, Product, ProductKind, Vendor
 from catalog.services import leader_ids
 from market.db import utcnow
 from market.deals.models import Deal, DealEvent, DealOffer, VendorLink, WantRequest
+from market.deals.notices import after_move
 from market.deals.states import Actor, Status, apply_move, check_move
 from market.deals.tiers import Tier, TierError, cost_cents, from_json, to_json, validate_tiers
 from market.errors import Conflict, DomainError, Forbidden, NotFound
@@ -199,6 +200,7 @@ def make_offer(
     word = "Offer" if party is Actor.VENDOR else "Counter-offer"
     note = f"{word} #{offer.id}: " + describe_tiers(tiers) + f", minimum {terms.min_seats} seats"
     apply_move(session, deal, target, party, member_id=offer.member_id, note=note, ip=ip, now=now)
+    after_move(session, deal, target, party, describe_tiers(tiers))
     return offer
 
 
@@ -318,6 +320,7 @@ def accept(
         ip=ip,
         now=now,
     )
+    after_move(session, deal, Status.ACCEPTED, party)
     return offer
 
 
@@ -348,6 +351,7 @@ def end_negotiation(
         ip=ip,
         now=now,
     )
+    after_move(session, deal, target, party)
 
 
 def start_ratification(

@@ -36,6 +36,7 @@ from market.jobs.calendar import (
     next_day,
     next_month_start,
 )
+from market.jobs.notices import run_notices
 from market.members.models import Member, MemberStatus
 from market.notifications.delivery import send_pending
 from market.proposals.models import Proposal
@@ -272,6 +273,11 @@ def _reserve_next(session: Session, now: datetime) -> datetime | None:
     )
 
 
+def _notices(app: Flask, _t: int | None, now: datetime, _p: Progress) -> str:
+    with database(app).transaction() as session:
+        return run_notices(session, now)
+
+
 def _send(app: Flask, _t: int | None, _now: datetime, _p: Progress) -> str:
     report = send_pending(app)
     if report.failed:
@@ -300,6 +306,8 @@ JOBS: dict[str, Job] = {
             _proposals, _proposals_due, _proposals_next),
         Job("reserve.settle", "Book passed reserve spending", "at each spending decision's close",
             _reserve, _reserve_due, _reserve_next),
+        Job("notifications.notices", "Tell members about rounds and grace periods",
+            "every 10 minutes", _notices, _every(10), _every_next(10)),
         Job("notifications.send", "Send emails", "every minute",
             _send, _every(1), _every_next(1)),
         Job("dues.replay", "Replay parked Stripe events", "every 5 minutes",

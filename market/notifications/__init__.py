@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     register_notifier(app, notify)
     register_mailer(app, queue_email)
     app.register_blueprint(views.bp)
+    app.register_blueprint(views.unsubscribe_bp)
     app.context_processor(views.inbox_badge)
     register_cli(app, cli.notifications_cli)
     personal.register(app, "inbox", notes_personal.export_inbox, notes_personal.erase_inbox)

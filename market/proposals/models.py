@@ -54,6 +54,9 @@ class Proposal(Base):
     body: Mapped[str] = mapped_column(Text)  # Markdown, sanitised when rendered
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     results_while_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An anonymous poll: positions are counted, but nobody (admins included) is shown who
+    # took which position or who took none; each member still sees their own.
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set once by `proposals close` when it has told the members (not what makes it closed).
     close_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from market.db import utcnow
+from market.discussions.services import Activity, activity
 from market.members.models import Member, good_standing
 from market.proposals.models import Position, PositionChange, Proposal, Stance
 
@@ -127,6 +128,8 @@ def results(
     visible = not is_open or proposal.results_while_open
     counts = _counts(session, proposal)
     eligible, voted_eligible, not_voted = _turnout(session, proposal, now)
+    if proposal.anonymous:
+        names = False  # counts and turnout only, for everyone (admins too)
     if not names:
         not_voted = []
     return Results(
@@ -223,6 +226,8 @@ class ProposalSummary:
     author_name: str
     is_open: bool
     flagged: bool  # closed with a standing block (only said once results are visible)
+    comments: int = 0
+    last_activity: datetime | None = None  # the newest comment (or the proposal's start)
 
 
 def list_proposals(
@@ -247,7 +252,15 @@ def list_proposals(
             .distinct()
         )
     )
+    talk = activity(session, "proposal", [p.id for p, _ in open_rows] + closed_ids)
+    none = Activity(0, None)
     return (
-        [ProposalSummary(p, name, True, False) for p, name in open_rows],
-        [ProposalSummary(p, name, False, p.id in blocked) for p, name in closed_rows],
+        [
+            ProposalSummary(p, name, True, False, *astuple(talk.get(p.id, none)))
+            for p, name in open_rows
+        ],
+        [
+            ProposalSummary(p, name, False, p.id in blocked, *astuple(talk.get(p.id, none)))
+            for p, name in closed_rows
+        ],
     )

@@ -53,6 +53,7 @@ def start_proposal(
     closes_at: datetime,
     *,
     results_while_open: bool = True,
+    anonymous: bool = False,
     subject_kind: str | None = None,
     subject_id: int | None = None,
     terms: dict[str, Any] | None = None,
@@ -82,6 +83,7 @@ def start_proposal(
         body=_text(body, "proposal", MAX_BODY),
         closes_at=closes_at,
         results_while_open=results_while_open,
+        anonymous=anonymous,
         subject_kind=subject_kind,
         subject_id=subject_id,
         terms=terms,
@@ -91,11 +93,27 @@ def start_proposal(
     )
     session.add(proposal)
     session.flush()
+    _notify_new(session, proposal, author, now)
     return proposal
 
 
 def _members_in_good_standing(session: Session, now: datetime) -> int:
     return session.scalar(select(func.count()).select_from(Member).where(good_standing(now))) or 0
+
+
+def _notify_new(session: Session, proposal: Proposal, author: Member, now: datetime) -> None:
+    # Everyone in good standing hears of it (inbox; email only for those who chose it).
+    members = select(Member).where(good_standing(now), Member.id != author.id).order_by(Member.id)
+    notify_many(
+        session,
+        session.scalars(members),
+        "proposal.new",
+        "A new proposal is open",
+        f"A new proposal is open for positions until {proposal.closes_at:%d %b %Y %H:%M} UTC.",
+        _link(proposal),
+        quote=_title_quote(proposal, author),
+        event_key=f"proposal-{proposal.id}:new",
+    )
 
 
 def can_read_deliberation(member: Member, now: datetime | None = None) -> bool:

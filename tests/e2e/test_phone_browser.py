@@ -46,6 +46,7 @@ MEMBER = [
     "/reserve/",
     "/reserve/spend",
     "/inbox/",
+    "/inbox/settings",
     "/profile",
 ]
 
