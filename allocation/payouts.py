@@ -9,7 +9,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from allocation.models import Payout, Round, RoundResult, RoundStatus
-from catalog.models import Channel
+from catalog.models import Channel, ChannelKind
 from market.errors import Conflict, DomainError, Forbidden, NotFound
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import PAID_OUT, Move, balance, channel_code, post
@@ -49,6 +49,10 @@ def record_payout(
     channel = session.scalar(select(Channel).where(Channel.id == channel_id).with_for_update())
     if channel is None:
         raise NotFound("There is no such channel.")
+    if channel.kind != ChannelKind.BUNDLE:
+        raise DomainError(
+            "The acquisition reserve is never paid out: only a decision of the members spends it."
+        )
     if session.scalar(select(Payout.id).where(Payout.reference == reference)) is not None:
         raise Conflict(f"A payout with reference {reference} is already recorded.")
     available = owed(session, channel_id)
@@ -141,7 +145,9 @@ def channel_balances(session: Session) -> list[ChannelBalance]:
         ChannelBalance(
             c.id, c.name, int(allocated.get(c.id, 0)), int(paid.get(c.id, 0)), owed(session, c.id)
         )
-        for c in session.scalars(select(Channel).order_by(Channel.name))
+        for c in session.scalars(
+            select(Channel).where(Channel.kind == ChannelKind.BUNDLE.value).order_by(Channel.name)
+        )
     ]
 
 

@@ -20,6 +20,8 @@ from market.books.names import account_names
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.ledger.services import PAID_OUT, RESERVE
 from market.money import Money
+from market.reserve.services import Progress
+from market.reserve.services import progress as reserve_progress
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Books:
     months: list[MonthRow]
     totals: MonthRow = field(default_factory=lambda: MonthRow("total"))
     channels: list[ChannelRow] = field(default_factory=list)
+    acquisition: Progress | None = None  # the acquisition reserve against its target
 
 
 def books(session: Session) -> Books:
@@ -104,6 +107,7 @@ def books(session: Session) -> Books:
     _paid_out(session, row)
     result = _finish(rows)
     result.channels = channel_rows(session)
+    result.acquisition = reserve_progress(session)
     return result
 
 

@@ -42,9 +42,16 @@ _POSTING = cast(Table, Posting.__table__)
 CLEARING = "clearing:stripe"
 RESERVE = "reserve:ops"
 PAID_OUT = "paid:out"
+# What members voted into the acquisition reserve; it leaves only by a passed decision.
+ACQUISITION = "reserve:acquisition"
 
-_NAMES = {CLEARING: "Stripe clearing", RESERVE: "Operations reserve", PAID_OUT: "Paid out"}
-_KINDS = {CLEARING: "clearing", RESERVE: "reserve", PAID_OUT: "paid"}
+_NAMES = {
+    CLEARING: "Stripe clearing",
+    RESERVE: "Operations reserve",
+    PAID_OUT: "Paid out",
+    ACQUISITION: "Acquisition reserve",
+}
+_KINDS = {CLEARING: "clearing", RESERVE: "reserve", PAID_OUT: "paid", ACQUISITION: "acquisition"}
 
 
 def pool_code(month: str) -> str:

@@ -17,7 +17,16 @@ from market.webdb import database
 from tests.support import LiveServer
 
 SHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots" / "phone"
-PUBLIC = ["/", "/catalogue", "/books", "/books/transactions", "/rounds/", "/login", "/signup"]
+PUBLIC = [
+    "/",
+    "/catalogue",
+    "/books",
+    "/books/transactions",
+    "/reserve/",
+    "/rounds/",
+    "/login",
+    "/signup",
+]
 MEMBER = [
     "/",
     "/catalogue",
@@ -34,7 +43,10 @@ MEMBER = [
     "/deals/wanted",
     "/decisions/",
     "/decisions/new",
+    "/reserve/",
+    "/reserve/spend",
     "/inbox/",
+    "/inbox/settings",
     "/profile",
 ]
 

@@ -5,7 +5,7 @@ month, payouts from the latest round published before they were recorded, everyt
 from the month it occurred. The append-only triggers are lifted for that one UPDATE only.
 
 Revision ID: 0010_books
-Revises: 0009_jobs_runs
+Revises: 0010_member_account
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_books"
-down_revision = "0009_jobs_runs"
+down_revision = "0010_member_account"
 branch_labels = None
 depends_on = None
 
