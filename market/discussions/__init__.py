@@ -11,6 +11,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the comment routes."""
+    from market import personal
+    from market.discussions import personal as comments
     from market.discussions import views
 
     app.register_blueprint(views.bp)
+    personal.register(app, "comments", comments.export_comments, comments.erase_comments)
