@@ -12,6 +12,7 @@ from market.deals.models import (
     Want,
     WantRequest,
 )
+from market.filestore import StoredChunk, StoredFile
 from market.jobs.models import JobRun
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member, MemberSession
@@ -40,5 +41,7 @@ __all__ = [
     "Posting",
     "Proposal",
     "StripeCall",
+    "StoredChunk",
+    "StoredFile",
     "StripeEvent",
 ]

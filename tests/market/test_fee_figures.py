@@ -78,7 +78,7 @@ def pay_and_publish(
     want = make_want_request(session, channels[0], wants=3)
     _, token = make_deal(session, channel=channels[0], stage="requested", want_request_id=want.id)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     pool, reserve = booked_parts(session, f"in_fee_{n}", period, currency)
     assert token is not None and pool + reserve == Money(fee, currency)
     return Booked(member, pool, reserve, token, period)

@@ -77,7 +77,7 @@ def _owed_channel(session: Session, app: Flask, audit_dir: Path, cents: int) -> 
     vote(session, voter, rnd, {chans[0].id: 10_000})
     fund_pool(session, period, cents)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     return int(chans[0].id)
 
 
