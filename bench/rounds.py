@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import create_engine, make_url, select, text
@@ -166,6 +167,15 @@ def close_in_child(url: str, rid: int) -> dict[str, float]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def _peak_mb() -> float:
+    """This process's peak resident memory: VmHWM (ru_maxrss would carry the parent's peak
+    over fork and exec, and the parent held the generated ballots)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _close_here(url: str, rid: int) -> None:
     """The child's side: close and publish, then print timings and peak memory as JSON."""
     from allocation.closing import close_and_publish
@@ -181,7 +191,7 @@ def _close_here(url: str, rid: int) -> None:
             select(StoredFile.size).where(StoredFile.name == f"audit/round-{rid}.csv")
         )
     assert report.status == "published"
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak_mb = _peak_mb()
     print(
         json.dumps(
             {"total": total, "ballots": report.ballots, "size": size or 0, "peak_mb": peak_mb}

@@ -1,4 +1,5 @@
-"""close: files stored in the database (audit files, uploads, exports); job progress percent
+"""close: files stored in the database (audit files, uploads, exports); job progress percent;
+the audit file's covering index on ballots
 
 Revision ID: 0010_close
 Revises: 0009_jobs_runs
@@ -51,9 +52,19 @@ def upgrade() -> None:
         op.execute("ALTER TABLE stored_file_chunk ALTER COLUMN data SET STORAGE EXTERNAL")
     with op.batch_alter_table("job_run", schema=None) as batch_op:
         batch_op.add_column(sa.Column("percent", sa.Integer(), nullable=False, server_default="0"))
+    op.create_index(
+        "ix_ballot_audit",
+        "ballot",
+        ["round_id", "receipt"],
+        unique=False,
+        postgresql_include=["member_class", "split"],
+        postgresql_where=sa.text("is_current AND NOT abstain"),
+        sqlite_where=sa.text("is_current AND NOT abstain"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ballot_audit", table_name="ballot")
     with op.batch_alter_table("job_run", schema=None) as batch_op:
         batch_op.drop_column("percent")
     op.drop_table("stored_file_chunk")
