@@ -100,20 +100,41 @@ def write_audit(session: Session, rnd: Round, safe: bool = True) -> tuple[str, i
 
     Part of the caller's transaction: a close killed while writing leaves no file.
     """
+    writer = filestore.create(session, audit_name(rnd))
+    head, count = _write_to(writer, session, rnd, safe)
+    writer.close()
+    return head, count
+
+
+class _Memory:
+    """A FileWriter's write() into memory (exports of rounds not stored yet)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes, lines: int, key: str = "", cut: bool = True) -> None:
+        self.parts.append(data)
+
+
+def render_audit(session: Session, rnd: Round, safe: bool = True) -> tuple[bytes, str]:
+    """The round's audit file as bytes, stored nowhere; (bytes, final chain hash)."""
+    memory = _Memory()
+    head, _count = _write_to(memory, session, rnd, safe)
+    return b"".join(memory.parts), head
+
+
+def _write_to(writer: Any, session: Session, rnd: Round, safe: bool) -> tuple[str, int]:
     header = _header(session, rnd, safe)
     weights = class_weights(session, rnd.id)
-    writer = filestore.create(session, audit_name(rnd))
     writer.write(("\n".join(header) + "\n").encode(), len(header))
     if session.get_bind().dialect.name == "postgresql":
         rows = _rows_by_copy(session, rnd.id, weights)
     else:
         rows = _rows_by_select(session, rnd.id, weights)
-    head, count = _chain(writer, rows, chain_start(header))
-    writer.close()
-    return head, count
+    return _chain(writer, rows, chain_start(header))
 
 
-def _chain(writer: FileWriter, rows: Iterable[bytes], seed: str) -> tuple[str, int]:
+def _chain(writer: FileWriter | _Memory, rows: Iterable[bytes], seed: str) -> tuple[str, int]:
     """Fold the hash chain over the rows in one pass, writing `row,chain` lines in blocks.
 
     chain = sha256(previous chain + "\n" + row), as recount.chain_next computes it.

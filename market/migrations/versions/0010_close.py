@@ -2,7 +2,7 @@
 the audit file's covering index on ballots
 
 Revision ID: 0010_close
-Revises: 0009_jobs_runs
+Revises: 0010_member_deleted
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import market.db
 
 revision = "0010_close"
-down_revision = "0009_jobs_runs"
+down_revision = "0010_member_deleted"
 branch_labels = None
 depends_on = None
 
