@@ -2,7 +2,7 @@
 the audit file's covering index on ballots
 
 Revision ID: 0010_close
-Revises: 0010_member_deleted
+Revises: 0010_talk
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import market.db
 
 revision = "0010_close"
-down_revision = "0010_member_deleted"
+down_revision = "0010_talk"
 branch_labels = None
 depends_on = None
 
