@@ -62,6 +62,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
             "market.home",
             "market.invariants",
             "market.csvsafe",
+            "market.trace",
         ],
         False,
     ),
