@@ -92,6 +92,10 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # broker on instance/broker.db that needs no server.
         "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL", ""),
         "CELERY_QUEUE": env.get("CELERY_QUEUE", "softcoop"),
+        # How long a worker holds a run (and a round's close) before another may take it up:
+        # a worker killed mid-run is replaced after this long (the drill shortens both).
+        "JOB_LEASE_SECONDS": _int(env, "JOB_LEASE_SECONDS", 30 * 60),
+        "CLOSE_LEASE_SECONDS": _int(env, "CLOSE_LEASE_SECONDS", 15 * 60),
         "AUDIT_DIR": env.get("AUDIT_DIR") or str(INSTANCE / "audit"),
         # Cookies without the Secure flag, for servers on plain-HTTP localhost (test servers).
         "INSECURE_COOKIES": _flag(env, "INSECURE_COOKIES"),
