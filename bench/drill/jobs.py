@@ -112,6 +112,7 @@ class CloseFault:
     attempts: int = 0
     bookings: int = 0
     status: str = ""
+    runs: list[str] = field(default_factory=list)  # each close run's outcome, as recorded
     notes: list[str] = field(default_factory=list)
 
     def lost(self) -> int:
@@ -166,6 +167,16 @@ def close_runner(workers: list[Process], direct_url: str, timeout: float = 60) -
                     return w
         time.sleep(0.2)
     return None
+
+
+def close_runs(direct_url: str) -> list[str]:
+    """Each close run: status, attempts and its last message (why an attempt failed)."""
+    with psycopg.connect(_libpq(direct_url), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT id, status, attempts, message FROM job_run WHERE job = 'rounds.close'"
+            " ORDER BY id"
+        ).fetchall()
+    return [f"run {i}: {status} after {n} attempt(s): {msg}" for i, status, n, msg in rows]
 
 
 def ledger_state(direct_url: str, round_id: int) -> tuple[str, int, int]:

@@ -266,6 +266,7 @@ async def _close_fault(d: Drill, cluster: Cluster, app_plan: tuple, rec: Recorde
         result.status, result.bookings, result.attempts = await loop.run_in_executor(
             None, jobs.ledger_state, direct, plan.round_id
         )
+        result.runs = await loop.run_in_executor(None, jobs.close_runs, direct)
 
 
 def run(d: Drill) -> tuple[Report, Faults]:
@@ -317,7 +318,7 @@ def judge(report: Report, faults: Faults) -> Verdict:
             f"booking {c.held_s:.2f} s; published {resumed} after the kill; round {c.status}, "
             f"{c.attempts} close attempts, publication booked {c.bookings} time(s)"
         )
-        lines += [f"fault: worker killed mid-close: {note}" for note in c.notes]
+        lines += [f"fault: worker killed mid-close: {note}" for note in c.runs + c.notes]
         lost += c.lost()
         duplicated += c.duplicated()
         close_ok = not c.notes and c.attempts >= 2
