@@ -47,6 +47,10 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
         or env.get("REDIS_URL")
         or "memory://",
+        # Redis down (restarting, unreachable): count in this process meanwhile rather than
+        # answer 500 (the throttle holds per process until Redis is back).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # Several co-ops (or test runs) may share one Redis: each keeps its own counters.
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "softcoop"),
         # How many proxies (load balancers) in front of the app set X-Forwarded-* headers.
