@@ -1,9 +1,10 @@
 """The drill's background side: two Celery workers and the scheduler, and the fault that
 kills a worker in the middle of a round's close.
 
-The close is held mid-way on purpose: the drill locks the round's pool account (as a slow
-concurrent booking would), so the worker's publishing transaction waits inside the booking;
-the drill then SIGKILLs that worker. Its transaction dies with its connection, its leases
+The close is held mid-way on purpose: the drill inserts the round's publication key into the
+ledger in a transaction it never commits, so the worker's publishing transaction waits inside
+the booking (on that unique key, which nothing else touches); the drill then SIGKILLs that
+worker and rolls its own insert back. Its transaction dies with its connection, its leases
 run out (JOB_LEASE_SECONDS, CLOSE_LEASE_SECONDS), the scheduler sends the run again and the
 other worker (or the killed one, back up) resumes the close from its stage. The check
 afterwards reads the ledger: the round is published and its booking is there exactly once.
@@ -128,21 +129,19 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
-def hold_pool(direct_url: str, round_id: int) -> psycopg.Connection:
-    """Lock the round's pool account (FOR UPDATE) in an open transaction; the connection."""
-    from market.ledger.services import pool_code
-
+def hold_booking(direct_url: str, round_id: int) -> psycopg.Connection:
+    """Insert the round's publication key into the ledger in an open transaction, never
+    committed: the close's booking (INSERT of the same unique key) waits on it, and nothing
+    else does (a lock on a shared account would hold every member's dues with it)."""
     conn = psycopg.connect(_libpq(direct_url))
-    period = conn.execute('SELECT period FROM "round" WHERE id = %s', (round_id,)).fetchone()
-    if period is None:
+    if conn.execute('SELECT 1 FROM "round" WHERE id = %s', (round_id,)).fetchone() is None:
         conn.close()
         raise RuntimeError(f"round {round_id} does not exist")
-    row = conn.execute(
-        "SELECT id FROM account WHERE code = %s FOR UPDATE", (pool_code(period[0]),)
-    ).fetchone()
-    if row is None:
-        conn.close()
-        raise RuntimeError(f"the {period[0]} pool has no account: nothing for the close to book")
+    conn.execute(
+        "INSERT INTO ledger_txn (key, kind, memo, occurred_at, created_at)"
+        " VALUES (%s, 'drill', 'held by the drill, rolled back', now(), now())",
+        (f"round:{round_id}:publish",),
+    )
     return conn
 
 
@@ -153,12 +152,12 @@ def close_runner(workers: list[Process], direct_url: str, timeout: float = 60) -
         with psycopg.connect(_libpq(direct_url), autocommit=True) as conn:
             waiting = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query ILIKE '%%account%%'"
+                " AND query ILIKE '%%ledger_txn%%'"
             ).fetchone()
             phase = conn.execute(
                 "SELECT phase FROM job_run WHERE job = 'rounds.close' AND status = 'running'"
             ).fetchone()
-        # The close is in its booking transaction and something waits on the held account.
+        # The close is in its booking transaction, waiting on the held key.
         if waiting and waiting[0] and phase and phase[0] == "book":
             for w in workers:
                 # The last run the worker started is the close (it holds its only slot).
@@ -204,7 +203,7 @@ def kill_mid_close(
 ) -> None:
     """With the close waiting on the held lock: kill its worker, release, wait for publish.
 
-    Called with the lock held (`hold_pool`) and the close requested; blocking.
+    Called with the key held (`hold_booking`) and the close requested; blocking.
     """
     held = time.monotonic()
     victim = close_runner(workers, direct_url)
@@ -214,7 +213,7 @@ def kill_mid_close(
         return
     victim.kill()
     killed = time.monotonic()
-    release(lock)  # the dead worker's transaction is gone with its connection
+    release(lock)  # rolled back: the drill's key is gone, the dead worker's transaction too
     result.killed, result.held_s = victim.name, killed - held
     victim.start()  # the host's supervisor brings it back; either worker may resume
     deadline = killed + timeout

@@ -236,7 +236,7 @@ async def _close_fault(d: Drill, cluster: Cluster, app_plan: tuple, rec: Recorde
     result = faults.close = CloseFault()
     direct = app.config["DATABASE_URL"]
     began = rec.now()
-    lock = await loop.run_in_executor(None, jobs.hold_pool, direct, plan.round_id)
+    lock = await loop.run_in_executor(None, jobs.hold_booking, direct, plan.round_id)
     admin = User(cluster.balancer.url, rec, random.Random(7), voting.ADMIN_EMAIL, PASSWORD)
     try:
         await admin.log_in("admin")
