@@ -91,3 +91,12 @@ class MemberAdminForm(FlaskForm):
     member_class = SelectField(
         "Class", choices=[SelectChoice("consumer", "Consumer"), SelectChoice("worker", "Worker")]
     )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=256)])
+    understood = BooleanField(
+        "I understand: my account, name, email and inbox are erased, my licences go back, "
+        "and this cannot be undone.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )
