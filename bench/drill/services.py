@@ -165,7 +165,8 @@ class Haproxy(Daemon):
     The checks are tuned for a busy machine: a host is marked down after 4 failed checks
     (each may take up to 8 s: a loaded host answers late, not never), while a dead one is
     found sooner anyway because its refused connections are retried on another host
-    (`retries` + `redispatch`). Checked every 2 s, every 1 s while changing state.
+    (`retries` + `redispatch`). Checked every 2 s, every 1 s while changing state. Server
+    connections are not kept alive between requests (`http-server-close`).
     """
 
     def __init__(self, backends: list[int]) -> None:
@@ -184,6 +185,9 @@ class Haproxy(Daemon):
             "    option forwardfor\n"
             f"frontend web\n    bind 127.0.0.1:{self.port}\n    default_backend app\n"
             "backend app\n    balance roundrobin\n    option httpchk GET /healthz\n"
+            # A fresh connection to the host per request: an idle one reused just as gunicorn
+            # (keep-alive 2 s) closes it is the likely cause of disconnects outside faults.
+            "    option http-server-close\n"
             f"{servers}\n"
         )
 
