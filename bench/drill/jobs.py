@@ -134,13 +134,14 @@ def hold_booking(direct_url: str, round_id: int) -> psycopg.Connection:
     committed: the close's booking (INSERT of the same unique key) waits on it, and nothing
     else does (a lock on a shared account would hold every member's dues with it)."""
     conn = psycopg.connect(_libpq(direct_url))
-    if conn.execute('SELECT 1 FROM "round" WHERE id = %s', (round_id,)).fetchone() is None:
+    row = conn.execute('SELECT period FROM "round" WHERE id = %s', (round_id,)).fetchone()
+    if row is None:
         conn.close()
         raise RuntimeError(f"round {round_id} does not exist")
     conn.execute(
-        "INSERT INTO ledger_txn (key, kind, memo, occurred_at, created_at)"
-        " VALUES (%s, 'drill', 'held by the drill, rolled back', now(), now())",
-        (f"round:{round_id}:publish",),
+        "INSERT INTO ledger_txn (key, kind, memo, period, occurred_at, created_at)"
+        " VALUES (%s, 'drill', 'held by the drill, rolled back', %s, now(), now())",
+        (f"round:{round_id}:publish", row[0]),
     )
     return conn
 
