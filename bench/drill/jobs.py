@@ -138,11 +138,15 @@ def hold_booking(direct_url: str, round_id: int) -> psycopg.Connection:
     if row is None:
         conn.close()
         raise RuntimeError(f"round {round_id} does not exist")
-    conn.execute(
-        "INSERT INTO ledger_txn (key, kind, memo, period, occurred_at, created_at)"
-        " VALUES (%s, 'drill', 'held by the drill, rolled back', %s, now(), now())",
-        (f"round:{round_id}:publish", row[0]),
-    )
+    try:
+        conn.execute(
+            "INSERT INTO ledger_txn (key, kind, memo, period, occurred_at, created_at)"
+            " VALUES (%s, 'drill', 'held by the drill, rolled back', %s, now(), now())",
+            (f"round:{round_id}:publish", row[0]),
+        )
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
