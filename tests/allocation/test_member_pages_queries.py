@@ -86,4 +86,4 @@ def test_member_pages_cost_the_same_at_one_month_and_at_24(
     one = _statements(app, login(new, app.test_client()))
     many = _statements(app, login(old, app.test_client()))
     assert one == many
-    assert max(many.values()) <= 16, many
+    assert max(many.values()) <= 20, many  # the home page gathers a card from each package
