@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, or_, select, update
+from sqlalchemy import CursorResult, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from allocation.audit import record_channel_names, write_audit
 from allocation.histogram import outcome, weighted_histogram
-from allocation.models import Round, RoundResult, RoundStatus
+from allocation.models import Ballot, Round, RoundResult, RoundStatus
 from allocation.rounds import class_weights, round_channels
 from allocation.tally import ballots_by_class, counts_by_weight
 from catalog.models import Channel, ChannelKind
@@ -62,16 +62,18 @@ def close_and_publish(
     round_id: int,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    lease: timedelta = LEASE,
 ) -> CloseReport:
     """Run (or resume) the close of a round through to publication (`now`: when it happens).
 
     `progress(phase)` is told each phase as it starts (claim, tally, book, audit, publish),
     always between transactions, so it may write in a transaction of its own even on SQLite.
+    `lease`: how long the claim keeps a second run away (a crashed run's is taken up after).
     """
     step = progress or (lambda _phase: None)
     report = CloseReport(round_id=round_id)
     step("claim")
-    token = _claim(db, round_id, now or utcnow(), report)
+    token = _claim(db, round_id, now or utcnow(), report, lease)
     try:
         step("tally")
         _tally(db, round_id, report, now)
@@ -98,7 +100,9 @@ def _books_ok(session: Session, when: str) -> None:
         raise DomainError(f"The books do not balance {when} the close: " + "; ".join(problems))
 
 
-def _claim(db: Database, round_id: int, now: datetime, report: CloseReport) -> str:
+def _claim(
+    db: Database, round_id: int, now: datetime, report: CloseReport, lease: timedelta = LEASE
+) -> str:
     """Take the lease and stop voting (the UPDATE waits for ballots being written)."""
     started = time.perf_counter()
     token = secrets.token_hex(16)
@@ -110,7 +114,7 @@ def _claim(db: Database, round_id: int, now: datetime, report: CloseReport) -> s
                 Round.status != RoundStatus.PUBLISHED,
                 or_(Round.close_lease_until.is_(None), Round.close_lease_until < now),
             )
-            .values(close_lease_until=now + LEASE, close_token=token)
+            .values(close_lease_until=now + lease, close_token=token)
             .execution_options(synchronize_session=False)
         )
         claimed = cast(CursorResult[Any], result).rowcount
@@ -196,8 +200,12 @@ def _tally(db: Database, round_id: int, report: CloseReport, now: datetime | Non
                 ],
             )
         rnd.status = RoundStatus.CLOSED.value
-        # Read the clock after the claim: every ballot accepted before it precedes closed_at.
-        rnd.closed_at = now or utcnow()
+        # Every ballot accepted before the claim precedes closed_at. The clock is read after
+        # the claim, but a job passes the moment its run started, which may come before a
+        # ballot the claim still let in (the cluster drill found one): never close earlier.
+        closed = now or utcnow()
+        last = session.scalar(select(func.max(Ballot.cast_at)).where(Ballot.round_id == rnd.id))
+        rnd.closed_at = max(closed, last) if last is not None else closed
         _timed(report, "rule", started)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -110,7 +110,8 @@ def _close_rounds(app: Flask, target: int | None, now: datetime, progress: Progr
             if rnd.status == RoundStatus.PUBLISHED:  # another run got there first
                 done.append(f"round {rid}: already published")
                 continue
-        report = close_and_publish(db, int(rid), now, progress)
+        lease = timedelta(seconds=int(app.config.get("CLOSE_LEASE_SECONDS") or 15 * 60))
+        report = close_and_publish(db, int(rid), now, progress, lease)
         done.append(f"round {rid}: {report.status}, {report.ballots} ballots")
     return "; ".join(done) or "No round was due to close."
 
@@ -192,8 +193,6 @@ def _every(minutes: int) -> Callable[[Session, datetime], list[Due]]:
 
 
 def _every_next(minutes: int) -> Callable[[Session, datetime], datetime | None]:
-    from datetime import timedelta
-
     def next_at(_session: Session, now: datetime) -> datetime | None:
         return floor_minutes(now, minutes) + timedelta(minutes=minutes)
 

@@ -42,6 +42,12 @@ def backoff(attempt: int) -> int:
     return BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1]
 
 
+def lease(app: Flask) -> timedelta:
+    """How long a claimed run is held (JOB_LEASE_SECONDS; LEASE by default)."""
+    seconds = app.config.get("JOB_LEASE_SECONDS")
+    return timedelta(seconds=int(seconds)) if seconds else LEASE
+
+
 def _claim(app: Flask, run_id: int, now: datetime) -> str | None:
     token = secrets.token_hex(16)
     runnable = or_(
@@ -55,7 +61,7 @@ def _claim(app: Flask, run_id: int, now: datetime) -> str | None:
             .where(JobRun.id == run_id, runnable)
             .values(
                 status=RunStatus.RUNNING.value,
-                lease_until=now + LEASE,
+                lease_until=now + lease(app),
                 lease_token=token,
                 attempts=JobRun.attempts + 1,
                 started_at=now,

@@ -242,6 +242,25 @@ def test_a_close_killed_in_any_phase_resumes_without_booking_twice(
         close_and_publish(database(app), rnd.id)
 
 
+def test_a_close_started_before_the_last_ballot_closes_after_it(
+    session: Session, app: Flask, audit_dir: Path
+) -> None:
+    # A job's run starts (and reads `now`) a moment before its claim stops the voting; a
+    # ballot accepted in between must still precede closed_at.
+    rnd, _ = _populated_round(session, voters=3)
+    fund_pool(session, rnd.period, 9_000)
+    session.commit()
+    started = utcnow() - timedelta(seconds=5)
+    last = session.scalar(select(func.max(Ballot.cast_at)).where(Ballot.round_id == rnd.id))
+    assert last is not None and last > started
+    close_and_publish(database(app), rnd.id, audit_dir, now=started)
+    closed = _refresh(session, rnd)
+    assert closed.closed_at is not None and closed.closed_at >= last
+    from allocation.invariants import no_ballot_after_close
+
+    assert no_ballot_after_close(session) == []
+
+
 def test_no_ballots_means_the_pool_carries_over(
     session: Session, app: Flask, audit_dir: Path
 ) -> None:
