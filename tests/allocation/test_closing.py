@@ -253,7 +253,7 @@ def test_a_close_started_before_the_last_ballot_closes_after_it(
     started = utcnow() - timedelta(seconds=5)
     last = session.scalar(select(func.max(Ballot.cast_at)).where(Ballot.round_id == rnd.id))
     assert last is not None and last > started
-    close_and_publish(database(app), rnd.id, audit_dir, now=started)
+    close_and_publish(database(app), rnd.id, now=started)
     closed = _refresh(session, rnd)
     assert closed.closed_at is not None and closed.closed_at >= last
     from allocation.invariants import no_ballot_after_close
