@@ -91,3 +91,30 @@ class MemberAdminForm(FlaskForm):
     member_class = SelectField(
         "Class", choices=[SelectChoice("consumer", "Consumer"), SelectChoice("worker", "Worker")]
     )
+
+
+class TokenForm(FlaskForm):
+    """A new personal access token for the API (its scope and lifetime)."""
+
+    name = StringField(
+        "Token name",
+        validators=[
+            DataRequired(message="Give the token a name."),
+            Length(max=80, message="Names can have at most 80 characters."),
+        ],
+        description="What uses it, e.g. 'my budgeting script'.",
+    )
+    scope = SelectField(
+        "Scope",
+        choices=[
+            ("read", "read: see my things"),
+            ("member", "member: also claim, vote, release"),
+            ("admin", "admin: also the admin operations"),
+        ],
+        default="read",
+    )
+    days = SelectField(
+        "Lasts",
+        choices=[("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("365", "a year")],
+        default="30",
+    )
