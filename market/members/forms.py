@@ -107,14 +107,14 @@ class TokenForm(FlaskForm):
     scope = SelectField(
         "Scope",
         choices=[
-            ("read", "read: see my things"),
-            ("member", "member: also claim, vote, release"),
-            ("admin", "admin: also the admin operations"),
+            SelectChoice("read", "read: see my things"),
+            SelectChoice("member", "member: also claim, vote, release"),
+            SelectChoice("admin", "admin: also the admin operations"),
         ],
         default="read",
     )
     days = SelectField(
         "Lasts",
-        choices=[("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("365", "a year")],
+        choices=[SelectChoice("7", "7 days"), SelectChoice("30", "30 days"), SelectChoice("90", "90 days"), SelectChoice("365", "a year")],
         default="30",
     )

@@ -181,7 +181,7 @@ def _profile_page(
     if token_form is None:
         token_form = TokenForm(formdata=None)
     if not member.is_admin:
-        token_form.scope.choices = [c for c in token_form.scope.choices if c[0] != "admin"]  # type: ignore[union-attr]
+        token_form.scope.choices = [c for c in token_form.scope.choices if c.value != "admin"]  # type: ignore[union-attr]
     others = sessions.open_count(session, member.id) - 1
     return render_template(
         "members/profile.html",
@@ -201,7 +201,7 @@ def token_create() -> ResponseReturnValue:
     """Make a personal access token; the page shows it once (it is never shown again)."""
     form = TokenForm()
     if not current_member().is_admin:
-        form.scope.choices = [c for c in form.scope.choices if c[0] != "admin"]  # type: ignore[union-attr]
+        form.scope.choices = [c for c in form.scope.choices if c.value != "admin"]  # type: ignore[union-attr]
     if form.validate_on_submit():
         try:
             made = tokens.create(
