@@ -115,6 +115,11 @@ class TokenForm(FlaskForm):
     )
     days = SelectField(
         "Lasts",
-        choices=[SelectChoice("7", "7 days"), SelectChoice("30", "30 days"), SelectChoice("90", "90 days"), SelectChoice("365", "a year")],
+        choices=[
+            SelectChoice("7", "7 days"),
+            SelectChoice("30", "30 days"),
+            SelectChoice("90", "90 days"),
+            SelectChoice("365", "a year"),
+        ],
         default="30",
     )
