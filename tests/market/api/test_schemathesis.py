@@ -70,7 +70,7 @@ def _run_every_operation(app: Flask, headers: dict[str, str]) -> list[str]:
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     ran = []
     for result in api.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
