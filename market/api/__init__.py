@@ -17,14 +17,32 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint
 from flask_smorest.utils import prepare_response
 
-from market.api import admin, member, problems, public, schemas, tokens
+from market.api import (
+    admin,
+    deals,
+    decisions,
+    member,
+    problems,
+    public,
+    schemas,
+    tokens,
+    vendor,
+)
 from market.auth import api_scope, register_api_guard
 from market.bounds import BIGINT_MAX
 from market.extensions import csrf, limiter
 
 PREFIX = "/api/v1"
 SECURITY_SCHEME = "token"
-BLUEPRINTS: list[Blueprint] = [public.bp, member.bp, admin.bp]
+VENDOR_SCHEME = "vendorLink"
+BLUEPRINTS: list[Blueprint] = [
+    public.bp,
+    member.bp,
+    deals.bp,
+    decisions.bp,
+    vendor.bp,
+    admin.bp,
+]
 
 docs_bp = Blueprint("api_docs", __name__, url_prefix=PREFIX, description="This document.")
 
@@ -76,7 +94,12 @@ def document(app: Flask) -> dict[str, Any]:
             "type": "http",
             "scheme": "bearer",
             "description": "A personal access token (sc_…) made on your profile page.",
-        }
+        },
+        VENDOR_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The token of a deal's private link (vendors).",
+        },
     }
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api_") or rule.endpoint.startswith("api_docs"):
@@ -88,7 +111,9 @@ def document(app: Flask) -> dict[str, Any]:
             if operation is None:
                 continue
             operation["x-scope"] = scope
-            if scope not in ("public", "vendor"):
+            if scope == "vendor":
+                operation["security"] = [{VENDOR_SCHEME: []}]
+            elif scope != "public":
                 operation["security"] = [{SECURITY_SCHEME: []}]
     return spec
 

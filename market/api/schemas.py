@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from market.bounds import BIGINT_MAX
+from market.bounds import BIGINT_MAX, INT_MAX
+from market.deals import demand, negotiation
+from market.proposals import services as proposals
 
 Id = validate.Range(min=1, max=BIGINT_MAX)
 
@@ -300,3 +302,134 @@ class LedgerPage(Schema):
     next_cursor = fields.String(
         required=True, allow_none=True, metadata={"description": "null on the last page"}
     )
+
+
+# ------------------------------------------------------------------ decisions
+
+
+class ProposalIn(Base):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=proposals.MAX_TITLE))
+    body = fields.String(required=True, validate=validate.Length(max=proposals.MAX_BODY))
+    closes_at = fields.AwareDateTime(required=True, default_timezone=None)
+    results_while_open = fields.Boolean(load_default=True)
+
+
+class CountOut(Schema):
+    stance = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class PositionOut(Schema):
+    stance = fields.String(required=True)
+    reason = fields.String(required=True, allow_none=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class ProposalOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    author = fields.String(
+        required=True, allow_none=True, metadata={"description": "members in good standing"}
+    )
+    body = fields.String(required=True, allow_none=True)
+    closes_at = fields.DateTime(required=True)
+    is_open = fields.Boolean(required=True)
+    results_visible = fields.Boolean(required=True)
+    counts = fields.List(fields.Nested(CountOut), required=True)
+    blocked = fields.Boolean(required=True)
+    turnout_percent = fields.Integer(required=True)
+    mine = fields.Nested(PositionOut, required=True, allow_none=True)
+
+
+class ProposalLine(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    author = fields.String(required=True, allow_none=True)
+    closes_at = fields.DateTime(required=True)
+    is_open = fields.Boolean(required=True)
+    flagged = fields.Boolean(required=True, metadata={"description": "closed with a block"})
+
+
+class PositionIn(Base):
+    stance = fields.String(
+        required=True, validate=validate.OneOf(["agree", "abstain", "disagree", "block"])
+    )
+    reason = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=proposals.MAX_REASON)
+    )
+
+
+# ------------------------------------------------------------------ deals
+
+
+class WantLineOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    maker = fields.String(required=True)
+    channel = fields.String(required=True)
+    wants = fields.Integer(required=True)
+    mine = fields.Boolean(required=True)
+
+
+class WantIn(Base):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=demand.MAX_TITLE))
+    maker = fields.String(load_default="", validate=validate.Length(max=demand.MAX_TITLE))
+    description = fields.String(
+        load_default="", validate=validate.Length(max=demand.MAX_DESCRIPTION)
+    )
+    channel_id = fields.Integer(required=True, validate=Id)
+
+
+class GroupBuyOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    deadline = fields.DateTime(required=True, allow_none=True)
+    committed = fields.Integer(required=True)
+    needed = fields.Integer(required=True)
+    mine = fields.Boolean(required=True)
+    open = fields.Boolean(required=True)
+
+
+class TierSchema(Base):
+    from_seats = fields.Integer(required=True, validate=validate.Range(min=1, max=INT_MAX))
+    per_seat_cents = fields.Integer(required=True, validate=validate.Range(min=0, max=INT_MAX))
+
+
+class OfferIn(Base):
+    tiers = fields.List(
+        fields.Nested(TierSchema), required=True, validate=validate.Length(min=1, max=20)
+    )
+    min_seats = fields.Integer(required=True, validate=validate.Range(min=0, max=INT_MAX))
+    term_months = fields.Integer(required=True, validate=validate.Range(min=1, max=INT_MAX))
+    notes = fields.String(load_default="", validate=validate.Length(max=negotiation.MAX_NOTES))
+
+
+class OfferOut(Schema):
+    id = fields.Integer(required=True)
+    party = fields.String(required=True, metadata={"enum": ["vendor", "admin"]})
+    tiers = fields.List(fields.Nested(TierSchema), required=True)
+    min_seats = fields.Integer(required=True)
+    term_months = fields.Integer(required=True)
+    notes = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class VendorDealOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    status_label = fields.String(required=True)
+    product = fields.String(required=True)
+    channel = fields.String(required=True)
+    seats_wanted = fields.Integer(required=True)
+    term_months = fields.Integer(required=True)
+    notes = fields.String(required=True)
+    offers = fields.List(fields.Nested(OfferOut), required=True)
+    can_offer = fields.Boolean(required=True)
+    can_accept = fields.Boolean(required=True)
+    can_withdraw = fields.Boolean(required=True)
+
+
+class AnswerIn(Base):
+    answer = fields.String(required=True, validate=validate.OneOf(["accept", "reject", "withdraw"]))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))

@@ -40,10 +40,12 @@ def check(view: object) -> ResponseReturnValue | None:
     needed = getattr(view, "api_scope", None)
     if needed is None:
         raise ApiProblem(404, "No such API operation.")
-    if needed in ("public", "vendor"):
-        # Public operations ignore any token; a vendor's operation checks its link itself.
-        return None
+    if needed == "public":
+        return None  # public operations ignore any token
     secret = bearer()
+    if needed == "vendor":
+        _open_vendor_link(secret)
+        return None
     if secret is None:
         raise _unauthorized("Send a personal access token: Authorization: Bearer sc_…")
     found = tokens.resolve(get_session(), secret)
@@ -62,6 +64,20 @@ def check(view: object) -> ResponseReturnValue | None:
     return None
 
 
+def _open_vendor_link(secret: str | None) -> None:
+    """A vendor's operation: the deal's private link token, else 401 (none) or 404 (bad)."""
+    from market.deals import links
+    from market.errors import NotFound
+
+    if secret is None:
+        raise _unauthorized("Send the token of your private link: Authorization: Bearer …")
+    try:
+        g.vendor_deal, g.vendor_link = links.resolve(get_session(), secret)
+    except NotFound:
+        # Forged, expired, revoked: a bare 404, as on the page (nothing says a deal exists).
+        raise ApiProblem(404, "No such deal.") from None
+
+
 def api_member() -> Member:
     """The member whose token authorised this request (views with a token scope only)."""
     return cast(Member, g.api_member)
@@ -78,3 +94,16 @@ def rate_key() -> str:
     if secret:
         return "token:" + hashlib.sha256(secret.encode()).hexdigest()[:24]
     return "addr:" + (get_remote_address() or "unknown")
+
+
+def member_key() -> str:
+    """Rate-limit key of a per-member budget shared with the pages ("member:<id>").
+
+    A member's proposals or wants count against one budget whichever door they use, and
+    however many tokens they make.
+    """
+    secret = bearer()
+    found = tokens.resolve(get_session(), secret) if secret else None
+    if found is None:
+        return rate_key()
+    return f"member:{found[1].id}"

@@ -113,17 +113,23 @@ def _walk_api_rule(
     for method in methods:
         anon = app.test_client().open(url, method=method)
         cookie = login(admin, app.test_client()).open(url, method=method)
-        if scope in ("public", "vendor"):
+        if scope == "public":
             assert anon.status_code != 401, (rule, method)
+            continue
+
+        def call(secret: str, method: str = method) -> int:
+            headers = {"Authorization": f"Bearer {secret}"}
+            return app.test_client().open(url, method=method, headers=headers).status_code
+
+        if scope == "vendor":
+            # Only a deal's private link opens these: no token, no cookie, no admin's token.
+            assert anon.status_code == 401 and cookie.status_code == 401, (rule, method)
+            assert call(as_admin) == 404, (rule, method)
             continue
         # Deny by default: no token, or only a logged-in admin's session cookie, is 401.
         assert anon.status_code == 401, (rule, method, anon.status_code)
         assert cookie.status_code == 401, (rule, method, cookie.status_code)
         assert anon.mimetype == "application/problem+json"
-
-        def call(secret: str, method: str = method) -> int:
-            headers = {"Authorization": f"Bearer {secret}"}
-            return app.test_client().open(url, method=method, headers=headers).status_code
 
         writes = method not in ("GET", "HEAD")
         if scope == "admin":
