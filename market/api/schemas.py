@@ -433,3 +433,70 @@ class VendorDealOut(Schema):
 class AnswerIn(Base):
     answer = fields.String(required=True, validate=validate.OneOf(["accept", "reject", "withdraw"]))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class KeysIn(Base):
+    csv = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=4_000_000),
+        metadata={"description": "The CSV file's text: one licence key a row"},
+    )
+    skip_bad = fields.Boolean(load_default=False)
+
+
+class RejectedOut(Schema):
+    line = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+class ImportOut(Schema):
+    imported = fields.Integer(required=True)
+    rows = fields.Integer(required=True)
+    rejected = fields.List(fields.Nested(RejectedOut), required=True)
+
+
+class RoundIn(Base):
+    period = fields.String(
+        required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+        metadata={"description": "YYYY-MM"},
+    )  # fmt: skip
+    rule = fields.String(
+        load_default="independent_markets",
+        validate=validate.OneOf(["independent_markets", "consensus", "mean"]),
+    )
+    closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class CloseIn(Base):
+    early = fields.Boolean(
+        load_default=False, metadata={"description": "Close before the announced time"}
+    )
+
+
+class PayoutIn(Base):
+    channel_id = fields.Integer(required=True, validate=Id)
+    cents = fields.Integer(required=True, validate=validate.Range(min=1, max=BIGINT_MAX))
+    paid_on = fields.Date(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class PayoutOut(Schema):
+    id = fields.Integer(required=True)
+    channel = fields.String(required=True)
+    cents = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    paid_on = fields.Date(required=True)
+    reference = fields.String(required=True)
+
+
+class BalanceOut(Schema):
+    channel_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    allocated_cents = fields.Integer(required=True)
+    paid_cents = fields.Integer(required=True)
+    owed_cents = fields.Integer(required=True)
+
+
+class PayoutsOut(Schema):
+    balances = fields.List(fields.Nested(BalanceOut), required=True)
+    recent = fields.List(fields.Nested(PayoutOut), required=True)

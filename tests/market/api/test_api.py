@@ -190,3 +190,53 @@ def test_ledger_pages_by_cursor(app: Flask, session: Session) -> None:
 def test_unknown_api_paths_and_methods_are_problems(client: FlaskClient) -> None:
     _problem(client.get("/api/v1/nothing-here"), 404, "not-found")
     _problem(client.patch("/api/v1/catalogue"), 405, "method-not-allowed")
+
+
+def test_admin_imports_keys_opens_and_closes_rounds_and_pays(app: Flask, session: Session) -> None:
+    admin = make_member(session, admin=True)
+    secret = make_token(session, admin, "admin")
+    product = make_product(session, keys=0)
+    client = app.test_client()
+    csv = "KEY-A\nKEY-B\nKEY-A\n"
+    refused = client.post(
+        f"/api/v1/admin/products/{product.id}/keys", json={"csv": csv}, headers=bearer(secret)
+    )
+    assert refused.status_code == 200 and refused.json is not None
+    assert refused.json["imported"] == 0 and refused.json["rejected"]  # nothing, as the page
+    done = client.post(
+        f"/api/v1/admin/products/{product.id}/keys",
+        json={"csv": csv, "skip_bad": True},
+        headers=bearer(secret),
+    ).json
+    assert done is not None and done["imported"] == 2
+    period = period_of(utcnow())
+    opened = client.post("/api/v1/admin/rounds", json={"period": period}, headers=bearer(secret))
+    assert opened.status_code == 201, opened.get_data(as_text=True)
+    assert opened.json is not None and opened.json["status"] == "open"
+    again = client.post("/api/v1/admin/rounds", json={"period": period}, headers=bearer(secret))
+    assert again.status_code in (400, 409) and again.mimetype == PROBLEM
+    url = f"/api/v1/admin/rounds/{opened.json['id']}/close"
+    _problem(client.post(url, json={}, headers=bearer(secret)), 409, "conflict")
+    closed = client.post(url, json={"early": True}, headers=bearer(secret))
+    assert closed.status_code == 202 and closed.json is not None
+    assert closed.json["status"] == "published"  # tests run jobs eagerly
+    balances = client.get("/api/v1/admin/payouts", headers=bearer(secret)).json
+    assert balances is not None and balances["recent"] == []
+    too_much = client.post(
+        "/api/v1/admin/payouts",
+        json={"channel_id": product.channel_id, "cents": 1, "paid_on": str(utcnow().date()),
+              "reference": "ref-1"},
+        headers=bearer(secret),
+    )  # fmt: skip
+    assert "owed" in _problem(too_much, 400, "bad-request")["detail"]
+
+
+def test_a_period_without_a_calendar_is_refused_not_a_500(app: Flask, session: Session) -> None:
+    """Found by schemathesis: year 0000 (and December 9999) crashed opening a round."""
+    admin = make_member(session, admin=True)
+    secret = make_token(session, admin, "admin")
+    client = app.test_client()
+    for period in ("0000-01", "9999-12"):
+        answer = client.post("/api/v1/admin/rounds", json={"period": period},
+                             headers=bearer(secret))  # fmt: skip
+        assert "like" in _problem(answer, 400, "bad-request")["detail"]
