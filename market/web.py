@@ -173,6 +173,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(members_bp)
     app.register_blueprint(admin_bp)
+    from market import personal
+    from market.members import account
+
+    personal.register(app, "profile", account.export_profile, account.erase_profile)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(DomainError, _handle_domain)

@@ -123,3 +123,12 @@ class TokenForm(FlaskForm):
         ],
         default="30",
     )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=256)])
+    understood = BooleanField(
+        "I understand: my account, name, email and inbox are erased, my licences go back, "
+        "and this cannot be undone.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )

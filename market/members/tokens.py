@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from market.clock import utcnow
@@ -116,6 +116,7 @@ def resolve(
             ApiToken.token_hash == _digest(secret),
             ApiToken.revoked_at.is_(None),
             ApiToken.expires_at > now,
+            Member.deleted_at.is_(None),
         )
     ).first()
     if row is None:
@@ -151,3 +152,27 @@ def count_live(session: Session, now: datetime | None = None) -> int:
         )
         or 0
     )
+
+
+def export(session: Session, member_id: int) -> list[dict[str, object]]:
+    """The member's tokens for their data download (names and dates; never a secret)."""
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.member_id == member_id).order_by(ApiToken.id)
+    )
+    return [
+        {
+            "name": t.name,
+            "scope": t.scope,
+            "created_at": t.created_at.isoformat(),
+            "expires_at": t.expires_at.isoformat(),
+            "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+            "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+        }
+        for t in rows
+    ]
+
+
+def delete_all(session: Session, member_id: int) -> int:
+    """Remove every token of a member (their account is erased); how many."""
+    result = session.execute(delete(ApiToken).where(ApiToken.member_id == member_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]

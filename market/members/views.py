@@ -22,10 +22,12 @@ from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 
 from market.auth import admin_blueprint, current_member, public
+from market.clock import utcnow
 from market.errors import DomainError
 from market.extensions import refused, throttle
-from market.members import services, sessions, tokens
+from market.members import account, services, sessions, tokens
 from market.members.forms import (
+    DeleteAccountForm,
     LoginForm,
     MemberAdminForm,
     PasswordForm,
@@ -253,6 +255,51 @@ def password() -> ResponseReturnValue:
             return redirect(url_for("members.profile"))
     status = 400 if request.method == "POST" else 200
     return render_template("members/password.html", form=form), status
+
+
+@bp.route("/profile/data.json")
+def my_data() -> ResponseReturnValue:
+    """Everything the co-op holds about the member, from every package, as one JSON file."""
+    from market import personal
+
+    member = current_member()
+    now = utcnow()
+    body = {
+        "exported_at": now.isoformat(),
+        **personal.collect(current_app, get_session(), member.id),
+    }
+    name = f"softcoop-my-data-{now:%Y%m%d}.json"
+    return (
+        current_app.json.response(body),
+        200,
+        {
+            "Content-Disposition": f"attachment; filename={name}",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/profile/delete", methods=["GET", "POST"])
+@throttle("PASSWORD_RATE_LIMIT", "Too many attempts. Please wait and try again.")
+def delete_account() -> ResponseReturnValue:
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            account.delete_account(
+                get_session(),
+                current_app,
+                current_member(),
+                form.password.data or "",
+                utcnow(),
+            )
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
+        else:
+            _end_here()
+            flash("Your account is deleted. Thank you for having been part of the co-op.", "info")
+            return redirect(url_for("index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("members/delete.html", form=form), status
 
 
 @admin_bp.route("/")

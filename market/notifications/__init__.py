@@ -7,7 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the inbox pages, the unread count for the nav, and `notifications send`."""
+    from market import personal
     from market.notifications import cli, views
+    from market.notifications import personal as notes_personal
     from market.notifications.services import notify
     from market.plugins import register_cli, register_notifier
 
@@ -15,3 +17,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.context_processor(views.inbox_badge)
     register_cli(app, cli.notifications_cli)
+    personal.register(app, "inbox", notes_personal.export_inbox, notes_personal.erase_inbox)

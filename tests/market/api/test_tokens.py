@@ -134,3 +134,20 @@ def test_too_many_live_tokens_refused(session: Session) -> None:
         make_token(session, member, "read")
     with pytest.raises(Exception, match="revoke one first"):
         make_token(session, member, "read")
+
+
+def test_deleting_the_account_ends_its_tokens(
+    client: FlaskClient, session: Session, login: Callable[..., FlaskClient]
+) -> None:
+    from tests.market.factories import PASSWORD
+
+    member = make_member(session)
+    secret = make_token(session, member, "member")
+    login(member)
+    exported = client.get("/profile/data.json")
+    assert exported.status_code == 200 and secret not in exported.get_data(as_text=True)
+    assert '"scope": "member"' in exported.get_data(as_text=True).replace('":"', '": "')
+    done = client.post("/profile/delete", data={"password": PASSWORD, "understood": "y"})
+    assert done.status_code == 302
+    assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 401
+    assert session.scalars(select(ApiToken).where(ApiToken.member_id == member.id)).all() == []
