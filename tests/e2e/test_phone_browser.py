@@ -17,7 +17,7 @@ from market.webdb import database
 from tests.support import LiveServer
 
 SHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots" / "phone"
-PUBLIC = ["/", "/catalogue", "/books", "/rounds/", "/login", "/signup"]
+PUBLIC = ["/", "/catalogue", "/books", "/rounds/", "/login", "/signup", "/api/v1/docs"]
 MEMBER = [
     "/",
     "/catalogue",

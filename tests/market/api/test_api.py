@@ -104,6 +104,12 @@ def test_a_session_cookie_never_authorises_an_api_write(
     assert session.scalar(select(func.count()).select_from(Claim)) == 0
     # And the page still wants its CSRF token.
     assert client.post(f"/catalogue/{product.id}/claim").status_code == 400
+    # A token needs no CSRF token (no cookie is involved).
+    secret = make_token(session, member, "member")
+    made = app.test_client().post(
+        "/api/v1/me/claims", json={"product_id": product.id}, headers=bearer(secret)
+    )
+    assert made.status_code == 201
 
 
 def test_read_token_reads_but_cannot_write(app: Flask, session: Session) -> None:
