@@ -29,7 +29,7 @@ from market.api import (
     vendor,
 )
 from market.auth import api_scope, register_api_guard
-from market.bounds import BIGINT_MAX
+from market.bounds import INT_MAX
 from market.extensions import csrf, limiter
 
 PREFIX = "/api/v1"
@@ -162,7 +162,7 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     converter = app.url_map.converters["int"]
     api.register_converter(
-        converter, lambda _c: {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX}
+        converter, lambda _c: {"type": "integer", "minimum": 0, "maximum": INT_MAX}
     )
     app.extensions["softcoop.api"] = api
     for blueprint in BLUEPRINTS:

@@ -1,7 +1,7 @@
 """The API's marshmallow schemas: they validate requests and document the OpenAPI spec.
 
 Money is integer cents with its currency; shares are basis points (10000 = 100 %).
-Identifiers in queries are bounded to what a BIGINT holds (larger ones would be a 500 on
+Identifiers are bounded to what an INTEGER column holds (larger ones would be a 500 on
 PostgreSQL), text to what the columns hold.
 """
 
@@ -13,7 +13,8 @@ from market.bounds import BIGINT_MAX, INT_MAX
 from market.deals import demand, negotiation
 from market.proposals import services as proposals
 
-Id = validate.Range(min=1, max=BIGINT_MAX)
+# Ids are INTEGER columns: past INT_MAX PostgreSQL refuses the comparison itself (a 500).
+Id = validate.Range(min=1, max=INT_MAX)
 
 
 class Base(Schema):

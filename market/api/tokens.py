@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 
 from market.api.problems import INSUFFICIENT_SCOPE, INVALID_TOKEN, ApiProblem
+from market.bounds import INT_MAX
 from market.members import tokens
 from market.members.models import ApiToken, Member
 from market.webdb import get_session
@@ -40,6 +41,8 @@ def check(view: object) -> ResponseReturnValue | None:
     needed = getattr(view, "api_scope", None)
     if needed is None:
         raise ApiProblem(404, "No such API operation.")
+    if any(isinstance(v, int) and v > INT_MAX for v in (request.view_args or {}).values()):
+        raise ApiProblem(404, "No such thing: ids are at most " + str(INT_MAX) + ".")
     if needed == "public":
         return None  # public operations ignore any token
     secret = bearer()

@@ -246,3 +246,9 @@ def test_a_period_without_a_calendar_is_refused_not_a_500(app: Flask, session: S
         answer = client.post("/api/v1/admin/rounds", json={"period": period},
                              headers=bearer(secret))  # fmt: skip
         assert "like" in _problem(answer, 400, "bad-request")["detail"]
+
+
+def test_ids_past_an_integer_column_are_not_found(client: FlaskClient) -> None:
+    """Found by schemathesis on PostgreSQL: a channel id past INT_MAX was a 500."""
+    _problem(client.get("/api/v1/catalogue", query_string={"channel": 2**31}), 422, "validation")
+    _problem(client.get(f"/api/v1/catalogue/{2**40}"), 404, "not-found")
