@@ -71,3 +71,20 @@ def register_notifier(app: App, notify: Notifier) -> None:
 def notifier(app: App) -> Notifier:
     """The app's way to tell a member something."""
     return app.extensions["softcoop.notify"]  # type: ignore[no-any-return]
+
+
+class Mailer(Protocol):
+    """Queue one email to an address, whatever the member's preferences (account security:
+    a reset link, an address to confirm). The notifications package provides it."""
+
+    def __call__(self, session: Any, to_email: str, subject: str, body: str) -> Any: ...
+
+
+def register_mailer(app: App, send: Mailer) -> None:
+    """Say how this app emails an address directly (packages below notifications use it)."""
+    app.extensions["softcoop.mailer"] = send
+
+
+def mailer(app: App) -> Mailer:
+    """The app's way to email an address directly."""
+    return app.extensions["softcoop.mailer"]  # type: ignore[no-any-return]

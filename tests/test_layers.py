@@ -41,9 +41,13 @@ LAYERS: list[tuple[str, list[str], bool]] = [
     ("api (the JSON API calls the domains' services and read models)", ["market.api"], True),
     ("jobs (the monthly cycle runs the domains' services)", ["market.jobs"], True),
     ("read models", ["market.books"], True),
-    ("domains that use others", ["allocation", "market.deals"], True),
+    ("domains that use others", ["allocation", "market.deals", "market.reserve"], True),
     ("domains over the ledger, notices", ["market.billing", "market.proposals"], True),
-    ("base domains", ["catalog", "market.ledger", "market.notifications"], True),
+    (
+        "base domains",
+        ["catalog", "market.ledger", "market.notifications", "market.discussions"],
+        True,
+    ),
     ("members", ["market.members"], True),
     (
         "web kit (the Flask glue domain views use)",

@@ -184,7 +184,7 @@ def payouts() -> dict[str, Any]:
     session = get_session()
     return {
         "balances": [b.__dict__ for b in pay.channel_balances(session)],
-        "recent": [_payout(p, name) for p, name in pay.recent_payouts(session)],
+        "recent": [_payout(p, name) for p, name, _period in pay.recent_payouts(session)],
     }
 
 

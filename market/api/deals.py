@@ -55,6 +55,7 @@ def wants() -> list[dict[str, Any]]:
     "WANT_RATE_LIMIT",
     "You have asked for a lot of software lately. Try again later.",
     key_func=member_key,
+    shared=True,
 )
 @bp.arguments(schemas.WantIn)
 @bp.response(201, schemas.WantLineOut)

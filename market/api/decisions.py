@@ -95,6 +95,7 @@ def proposal_list() -> list[dict[str, Any]]:
     "PROPOSAL_RATE_LIMIT",
     "You have started a lot of proposals lately. Try again later.",
     key_func=member_key,
+    shared=True,
 )
 @bp.arguments(schemas.ProposalIn)
 @bp.response(201, schemas.ProposalOut)

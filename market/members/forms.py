@@ -132,3 +132,18 @@ class DeleteAccountForm(FlaskForm):
         "and this cannot be undone.",
         validators=[DataRequired("Tick the box to confirm.")],
     )
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    new = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)],
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new", message="The passwords do not match.")],
+    )

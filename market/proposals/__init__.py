@@ -8,6 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the Decisions pages, the Markdown filter, the nav link and `proposals close`."""
     from market import personal
+    from market.discussions.services import register_subject
     from market.home import register_card
     from market.nav import register_nav
     from market.plugins import register_cli
@@ -22,3 +23,4 @@ def init_app(app: Flask) -> None:
     register_nav(app, "Decisions", "proposals.proposal_list", "member", order=50)
     register_card(app, decisions_card)
     personal.register(app, "decisions", proposals_personal.export_positions)
+    register_subject(app, "proposal", views.proposal_subject)

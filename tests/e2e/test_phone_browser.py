@@ -17,11 +17,22 @@ from market.webdb import database
 from tests.support import LiveServer
 
 SHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots" / "phone"
-PUBLIC = ["/", "/catalogue", "/books", "/rounds/", "/login", "/signup", "/api/v1/docs"]
+PUBLIC = [
+    "/",
+    "/catalogue",
+    "/books",
+    "/books/transactions",
+    "/reserve/",
+    "/rounds/",
+    "/login",
+    "/signup",
+    "/api/v1/docs",
+]
 MEMBER = [
     "/",
     "/catalogue",
     "/books",
+    "/books/transactions",
     "/rounds/",
     "/rounds/vote",
     "/rounds/my-dues",
@@ -33,7 +44,10 @@ MEMBER = [
     "/deals/wanted",
     "/decisions/",
     "/decisions/new",
+    "/reserve/",
+    "/reserve/spend",
     "/inbox/",
+    "/inbox/settings",
     "/profile",
 ]
 

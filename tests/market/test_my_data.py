@@ -17,6 +17,8 @@ from market.billing.models import DuesAccount
 from market.clock import utcnow
 from market.deals import demand, groupbuy
 from market.deals.models import Commitment, Want
+from market.discussions.models import Comment
+from market.discussions.services import get_subject, post_comment
 from market.members.account import FORMER_NAME, tombstone_email
 from market.members.models import Member
 from market.members.sessions import open_count
@@ -46,6 +48,8 @@ def _busy_member(session: Session) -> dict[str, object]:
     proposal = make_proposal(session)
     proposals.take_position(session, member, proposal, "agree", None, now=now)
     notify(session, member, "test.note", "Hello Lee", "A note for Lee", "/")
+    subject = get_subject(session, "proposal", proposal.id)
+    post_comment(session, member, subject, "I agree, **gladly**.", None, now)
     session.flush()
     return {"member": member, "claim_id": claim_id, "round": rnd, "request": request}
 
@@ -66,7 +70,8 @@ def test_my_data_holds_every_part_and_nobody_else(session: Session, login: Login
     assert [w["software"] for w in data["wants_and_group_buys"]["wants"]] == ["Budget Buddy"]
     assert len(data["wants_and_group_buys"]["group_buy_commitments"]) == 1
     assert [p["stance"] for p in data["decisions"]["positions"]] == ["agree"]
-    assert [n["subject"] for n in data["inbox"]] == ["Hello Lee"]
+    assert "Hello Lee" in [n["subject"] for n in data["inbox"]]
+    assert [c["body"] for c in data["comments"]] == ["I agree, **gladly**."]
     assert b"someone-else" not in page.data and b"Not for Lee" not in page.data
 
 
@@ -98,6 +103,8 @@ def test_deleting_erases_the_person_and_keeps_the_books(
     assert isinstance(rnd, Round)
     assert session.scalars(select(BallotShare).where(BallotShare.round_id == rnd.id)).all() == []
     assert session.scalars(select(Want).where(Want.member_id == member.id)).all() == []
+    written = session.scalars(select(Comment).where(Comment.author_id == member.id)).all()
+    assert [(c.body, c.deleted_at is not None) for c in written] == [("", True)]
     assert session.scalars(select(Commitment).where(Commitment.member_id == member.id)).all() == []
     assert (
         session.scalars(select(Notification).where(Notification.member_id == member.id)).all() == []

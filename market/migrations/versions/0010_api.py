@@ -1,7 +1,7 @@
 """api: personal access tokens (hashed, scoped, expiring, revocable)
 
 Revision ID: 0010_api
-Revises: 0010_member_deleted
+Revises: 0010_talk
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import market.db
 
 
 revision = "0010_api"
-down_revision = "0010_member_deleted"
+down_revision = "0010_talk"
 branch_labels = None
 depends_on = None
 
