@@ -4,6 +4,11 @@ Like Liberapay's payday: the round row is claimed with a lease (a second run is 
 while it lives), `status` is the stage (open → closing → closed → published) so a rerun
 picks up where a crashed run stopped, the booking is keyed `round:<id>:publish` so it
 happens once, and the books are checked before and after.
+
+Five phases, each in its own transaction: claim, tally (→ closed), book (the keyed
+transaction: a rerun books nothing), audit (the file into the database's store, with its
+final hash on the round) and publish (→ published, the books checked). A run killed in any
+of them leaves that phase undone and the phases before it done; the rerun skips those.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, insert, or_, select, update
@@ -56,15 +60,13 @@ class CloseReport:
 def close_and_publish(
     db: Database,
     round_id: int,
-    audit_dir: Path,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CloseReport:
     """Run (or resume) the close of a round through to publication (`now`: when it happens).
 
-    `progress(phase)` is told each phase as it starts (claim, tally, book: booking, the
-    audit file and publication are one transaction), always
-    between transactions, so it may write in a transaction of its own even on SQLite.
+    `progress(phase)` is told each phase as it starts (claim, tally, book, audit, publish),
+    always between transactions, so it may write in a transaction of its own even on SQLite.
     """
     step = progress or (lambda _phase: None)
     report = CloseReport(round_id=round_id)
@@ -74,7 +76,11 @@ def close_and_publish(
         step("tally")
         _tally(db, round_id, report, now)
         step("book")
-        _publish(db, round_id, audit_dir, report, now)
+        _book_phase(db, round_id, report)
+        step("audit")
+        _audit_phase(db, round_id, report)
+        step("publish")
+        _publish(db, round_id, report, now)
     finally:
         _release(db, round_id, token)
     return report
@@ -234,20 +240,38 @@ def _book(session: Session, rnd: Round) -> None:
         )
 
 
-def _publish(
-    db: Database, round_id: int, audit_dir: Path, report: CloseReport, now: datetime | None
-) -> None:
-    """closed → published: book the outcome, write the audit file, check the books."""
+def _book_phase(db: Database, round_id: int, report: CloseReport) -> None:
+    """Book the outcome (keyed by the round: a rerun after a crash books nothing twice)."""
     with db.transaction() as session:
         rnd = session.get(Round, round_id)
         assert rnd is not None
         if rnd.status == RoundStatus.CLOSED:
             started = time.perf_counter()
             _book(session, rnd)
-            started = _timed(report, "book", started)
+            _timed(report, "book", started)
+
+
+def _audit_phase(db: Database, round_id: int, report: CloseReport) -> None:
+    """Write the audit file into the file store, once (a rerun finds it written)."""
+    with db.transaction() as session:
+        rnd = session.get(Round, round_id)
+        assert rnd is not None
+        if rnd.status == RoundStatus.CLOSED and not rnd.audit_head:
+            started = time.perf_counter()
             record_channel_names(session, rnd)
-            rnd.audit_head, rnd.audit_rows = write_audit(session, rnd, audit_dir)
-            started = _timed(report, "audit", started)
+            rnd.audit_head, rnd.audit_rows = write_audit(session, rnd)
+            _timed(report, "audit", started)
+
+
+def _publish(db: Database, round_id: int, report: CloseReport, now: datetime | None) -> None:
+    """closed → published: check the books and show the results."""
+    with db.transaction() as session:
+        rnd = session.get(Round, round_id)
+        assert rnd is not None
+        if rnd.status == RoundStatus.CLOSED:
+            started = time.perf_counter()
+            if not rnd.audit_head:  # cannot happen after _audit_phase; never publish without
+                raise DomainError(f"The {rnd.period} round has no audit file yet.")
             rnd.status = RoundStatus.PUBLISHED.value
             rnd.published_at = now or utcnow()
             _books_ok(session, "after")

@@ -108,7 +108,6 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # broker on instance/broker.db that needs no server.
         "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL", ""),
         "CELERY_QUEUE": env.get("CELERY_QUEUE", "softcoop"),
-        "AUDIT_DIR": env.get("AUDIT_DIR") or str(INSTANCE / "audit"),
         # Cookies without the Secure flag, for servers on plain-HTTP localhost (test servers).
         "INSECURE_COOKIES": _flag(env, "INSECURE_COOKIES"),
     }

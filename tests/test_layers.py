@@ -68,6 +68,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
             "market.home",
             "market.invariants",
             "market.csvsafe",
+            "market.filestore",
             "market.personal",
         ],
         False,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -36,6 +35,7 @@ from market.jobs.calendar import (
     next_day,
     next_month_start,
 )
+from market.jobs.files import FILE_JOBS
 from market.jobs.notices import run_notices
 from market.members.models import Member, MemberStatus
 from market.notifications.delivery import send_pending
@@ -46,7 +46,8 @@ from market.reserve.models import ReserveSpend, SpendStatus
 from market.reserve.spending import due_spends
 from market.webdb import database
 
-Progress = Callable[[str], None]
+# progress(phase) or progress(phase, percent): told between the job's transactions.
+Progress = Callable[..., None]
 Due = tuple[str, int | None]
 
 
@@ -102,7 +103,6 @@ def _close_rounds(app: Flask, target: int | None, now: datetime, progress: Progr
     db = database(app)
     with db.transaction() as session:
         ids = [target] if target is not None else [r for r, _ in _close_due(session, now)]
-    audit_dir = Path(app.config["AUDIT_DIR"])
     done = []
     for rid in ids:
         with db.transaction() as session:
@@ -110,7 +110,7 @@ def _close_rounds(app: Flask, target: int | None, now: datetime, progress: Progr
             if rnd.status == RoundStatus.PUBLISHED:  # another run got there first
                 done.append(f"round {rid}: already published")
                 continue
-        report = close_and_publish(db, int(rid), audit_dir, now, progress)
+        report = close_and_publish(db, int(rid), now, progress)
         done.append(f"round {rid}: {report.status}, {report.ballots} ballots")
     return "; ".join(done) or "No round was due to close."
 
@@ -312,5 +312,6 @@ JOBS: dict[str, Job] = {
             _send, _every(1), _every_next(1)),
         Job("dues.replay", "Replay parked Stripe events", "every 5 minutes",
             _replay, _every(5), _every_next(5)),
+        *(Job(*spec) for spec in FILE_JOBS),
     ]
 }  # fmt: skip

@@ -60,6 +60,7 @@ def _claim(app: Flask, run_id: int, now: datetime) -> str | None:
                 attempts=JobRun.attempts + 1,
                 started_at=now,
                 phase="",
+                percent=0,
             )
             .execution_options(synchronize_session=False)
         )
@@ -94,7 +95,11 @@ def execute(app: Flask, run_id: int, now: datetime | None = None) -> Outcome:
         job, target, attempts = JOBS[run.job], run.target_id, run.attempts
     started = time.perf_counter()
     try:
-        message = job.run(app, target, now, lambda phase: _record(app, run_id, token, phase=phase))
+
+        def progress(phase: str, percent: int = 0) -> None:
+            _record(app, run_id, token, phase=phase, percent=percent)
+
+        message = job.run(app, target, now, progress)
     except Exception as exc:  # noqa: BLE001  (every failure is recorded, none is lost)
         return _failed(app, run_id, token, attempts, job.max_attempts, _message(exc), started)
     _record(
