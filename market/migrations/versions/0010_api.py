@@ -1,7 +1,7 @@
 """api: personal access tokens (hashed, scoped, expiring, revocable)
 
 Revision ID: 0010_api
-Revises: 0010_talk
+Revises: 0010_close
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import market.db
 
 
 revision = "0010_api"
-down_revision = "0010_talk"
+down_revision = "0010_close"
 branch_labels = None
 depends_on = None
 
