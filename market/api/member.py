@@ -7,7 +7,6 @@ GETs need the read scope; changes need the member scope.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -21,7 +20,7 @@ from market.api.tokens import api_member, api_token
 from market.auth import api_scope
 from market.billing import services as billing
 from market.clock import utcnow
-from market.webdb import get_session
+from market.webdb import database, get_session
 
 bp = Blueprint(
     "api_member",
@@ -184,7 +183,6 @@ def abstain(data: dict[str, Any]) -> dict[str, Any]:
 @bp.response(200, schemas.ReceiptOut(many=True))
 def my_receipts() -> list[dict[str, Any]]:
     """Each round I voted in: its receipt, salt, and its line in the published audit file."""
-    audit_dir = Path(current_app.config["AUDIT_DIR"])
     return [
         {
             "round_id": r.round.id,
@@ -194,5 +192,5 @@ def my_receipts() -> list[dict[str, Any]]:
             "status": r.round.status,
             "audit_line": r.found.line_number if r.found else None,
         }
-        for r in receipts.my_receipts(get_session(), api_member().id, audit_dir)
+        for r in receipts.my_receipts(database(current_app), get_session(), api_member().id)
     ]

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, send_file
+from flask import current_app, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 
-from allocation import results, rounds
-from allocation.audit import ensure_audit_file
+from allocation import audit, results, rounds
 from allocation.models import Round, RoundStatus
 from catalog import browse, services
 from catalog.browse import Shelf
+from market import filestore
 from market.api import schemas
 from market.api.problems import ApiProblem
 from market.auth import api_scope
 from market.books import reports
 from market.errors import NotFound
-from market.webdb import get_session
+from market.webdb import database, get_session
 
 bp = Blueprint("api_public", __name__, url_prefix="/api/v1", description="Anyone: no token needed.")
 
@@ -197,13 +197,16 @@ def round_results(round_id: int) -> dict[str, Any]:
 @bp.response(200, {"type": "string"}, content_type="text/csv")
 def audit_file(round_id: int) -> ResponseReturnValue:
     """A published round's audit file (the same bytes as the page's download)."""
-    from pathlib import Path
-
+    session = get_session()
     rnd = _published(round_id)
-    path = ensure_audit_file(get_session(), rnd, Path(current_app.config["AUDIT_DIR"]))
-    return send_file(
-        path.resolve(),
+    stored = audit.ensure_stored(database(current_app), session, rnd)
+    body = stream_with_context(filestore.chunks(session, stored.id))
+    return current_app.response_class(
+        body,
         mimetype="text/csv",
-        as_attachment=True,
-        download_name=f"softcoop-round-{rnd.period}.csv",
+        headers={
+            "Content-Length": str(stored.size),
+            "Content-Disposition": f'attachment; filename="{audit.download_name(rnd)}"',
+            "ETag": f'"{rnd.audit_head}"',
+        },
     )
