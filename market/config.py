@@ -64,6 +64,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PASSWORD_RATE_LIMIT": env.get("PASSWORD_RATE_LIMIT", "10 per hour"),
         "WANT_RATE_LIMIT": env.get("WANT_RATE_LIMIT", "20 per hour"),
         "PROPOSAL_RATE_LIMIT": env.get("PROPOSAL_RATE_LIMIT", "10 per hour"),
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "300 per minute"),
         "SESSION_DAYS": _int(env, "SESSION_DAYS", 30),
         "CURRENCY": env.get("CURRENCY", "usd").lower(),
         "MONTHLY_FEE_CENTS": _int(env, "MONTHLY_FEE_CENTS", 500),

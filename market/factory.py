@@ -76,4 +76,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from market import jobs
 
     jobs.init_app(app)
+
+    from market import api
+
+    api.init_app(app)
     return app

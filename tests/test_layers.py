@@ -38,6 +38,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
         ],
         False,
     ),
+    ("api (the JSON API calls the domains' services and read models)", ["market.api"], True),
     ("jobs (the monthly cycle runs the domains' services)", ["market.jobs"], True),
     ("read models", ["market.books"], True),
     ("domains that use others", ["allocation", "market.deals", "market.reserve"], True),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from market import csvsafe
@@ -212,6 +212,29 @@ def transactions(
     )
     rows = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return rows, page, pages
+
+
+def transactions_after(
+    session: Session,
+    flt: LedgerFilter,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 50,
+) -> list[LedgerTransaction]:
+    """Transactions newest first, strictly after the key (occurred_at, id) of the last seen.
+
+    Keyset paging: a transaction booked while a client pages does not shift the pages.
+    """
+    query = flt.apply(select(LedgerTransaction))
+    if after is not None:
+        at, txn_id = after
+        query = query.where(
+            or_(
+                LedgerTransaction.occurred_at < at,
+                and_(LedgerTransaction.occurred_at == at, LedgerTransaction.id < txn_id),
+            )
+        )
+    query = query.order_by(LedgerTransaction.occurred_at.desc(), LedgerTransaction.id.desc())
+    return list(session.scalars(query.limit(limit)))
 
 
 def csv_export(session: Session, flt: LedgerFilter) -> str:

@@ -26,6 +26,7 @@ PUBLIC = [
     "/rounds/",
     "/login",
     "/signup",
+    "/api/v1/docs",
 ]
 MEMBER = [
     "/",
