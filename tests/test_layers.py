@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
     ),
     ("jobs (the monthly cycle runs the domains' services)", ["market.jobs"], True),
     ("read models", ["market.books"], True),
+    ("deal ballots (deals chosen by allocation's rules)", ["market.dealballots"], True),
     ("domains that use others", ["allocation", "market.deals"], True),
     ("domains over the ledger, notices", ["market.billing", "market.proposals"], True),
     ("base domains", ["catalog", "market.ledger", "market.notifications"], True),
