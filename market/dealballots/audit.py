@@ -81,24 +81,28 @@ def write_audit(
     return prev
 
 
-def counted_rows(session: Session, ballot: DealBallot, keep: set[int]) -> list[tuple[str, str]]:
-    """(receipt, approvals of deals still in the count) by receipt; empty rows left out."""
-    result = session.execute(
+def counted_rows(
+    session: Session, ballot: DealBallot, drop: set[int]
+) -> tuple[list[tuple[str, str]], list[tuple[str, ...]]]:
+    """(receipt, approvals of deals still in the count) by receipt, empty rows left out;
+    and each row's approvals as a tuple of ids (the rule's ballots)."""
+    result = session.connection().execute(
         select(DealBallotVote.receipt, DealBallotVote.approvals)
         .where(DealBallotVote.ballot_id == ballot.id)
         .order_by(DealBallotVote.receipt)
-    ).all()
-    whole = {str(d) for d in keep}
-    out = []
-    for receipt, approvals in result:
-        ids = approvals.split()
-        if not whole.issuperset(ids):
-            ids = [d for d in ids if d in whole]
-            if not ids:
-                continue
-            approvals = " ".join(ids)
-        out.append((receipt, approvals))
-    return out
+    )
+    everything = result.all()
+    if not drop:  # the usual case: every deal is still in the count
+        return [(r, a) for r, a in everything], [tuple(a.split()) for _r, a in everything]
+    gone = {str(d) for d in drop}
+    rows: list[tuple[str, str]] = []
+    ballots: list[tuple[str, ...]] = []
+    for receipt, approvals in everything:
+        ids = tuple(d for d in approvals.split() if d not in gone)
+        if ids:
+            rows.append((receipt, " ".join(ids)))
+            ballots.append(ids)
+    return rows, ballots
 
 
 def ensure_audit_file(session: Session, ballot: DealBallot, audit_dir: Path) -> Path:
@@ -114,8 +118,8 @@ def ensure_audit_file(session: Session, ballot: DealBallot, audit_dir: Path) -> 
             .order_by(DealBallotCandidate.deal_id)
         )
     )
-    keep = {c.deal_id for c in candidates if c.approvals is not None}
-    rows = counted_rows(session, ballot, keep)
+    drop = {c.deal_id for c in candidates if c.approvals is None}
+    rows, _ballots = counted_rows(session, ballot, drop)
     lines = header(ballot, candidates, increment_of(ballot.currency), len(rows))
     head = write_audit(audit_dir, lines, rows, ballot)
     if head != ballot.audit_head:

@@ -11,8 +11,10 @@ deals are withdrawn with a note saying why, in their history.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select, update
@@ -23,7 +25,7 @@ from market.dealballots.audit import counted_rows, header, increment_of, write_a
 from market.dealballots.models import DealBallot, DealBallotCandidate, DealBallotVote
 from market.dealballots.services import available_cents, candidates_of
 from market.deals.models import Deal, DealEvent
-from market.deals.settle import settle_deal
+from market.deals.settle_many import settle_chosen
 from market.deals.states import Actor, Status, check_move
 from market.errors import Conflict, NotFound
 from market.members.models import Member, good_standing
@@ -84,8 +86,7 @@ def _strike_lapsed(session: Session, ballot: DealBallot, now: datetime) -> None:
 def _reasons(
     cand: DealBallotCandidate, outcome: Outcome, budget: int, spent: int, currency: str
 ) -> str:
-    def fmt(cents: int) -> str:
-        return Money(cents, currency).format()
+    fmt = _formatter(currency)
 
     did = str(cand.deal_id)
     greedy = " Greedy (most approvals first) would " + (
@@ -106,6 +107,15 @@ def _reasons(
         f"deals they and others preferred, and the {fmt(budget - spent)} left over is less "
         f"than its {fmt(cand.cost_cents)}.{greedy}"
     )
+
+
+@lru_cache(maxsize=8)
+def _formatter(currency: str) -> Callable[[int], str]:
+    @lru_cache(maxsize=4096)
+    def fmt(cents: int) -> str:
+        return Money(cents, currency).format()
+
+    return fmt
 
 
 def _withdraw(session: Session, ballot: DealBallot, ids: list[int], now: datetime) -> None:
@@ -170,14 +180,15 @@ def close_ballot(
         if c not in live:
             c.reason = f"Not in the count: the deal was {deals[c.deal_id].status} before the close."
             c.funded = c.greedy_funded = False
+    openers = {d.id: d.created_by for d in deals.values()}  # read before settling expires them
     budget = max(0, min(ballot.budget_cents, available_cents(session, ballot.channel_id)))
     ballot.budget_used_cents = budget
-    rows = counted_rows(session, ballot, {c.deal_id for c in live})
+    rows, ballots = counted_rows(session, ballot, {c.deal_id for c in candidates if c not in live})
     report.timings["read"] = clock() - t0
     t1 = clock()
     increment = increment_of(ballot.currency)
     outcome = choose(
-        [tuple(a.split()) for _r, a in rows],
+        ballots,
         {str(c.deal_id): c.cost_cents for c in live},
         budget,
         increment,
@@ -191,10 +202,15 @@ def close_ballot(
         c.funded = c.deal_id in funded
         c.greedy_funded = str(c.deal_id) in outcome.greedy
         c.reason = _reasons(c, outcome, budget, spent, ballot.currency)
-    for did in sorted(funded):
-        settle_deal(session, did, currency=currency, ratify_above=0, now=now, chosen_by_ballot=True)
+    settle_chosen(
+        session,
+        sorted(funded),
+        currency=currency,
+        now=now,
+        why=f"Chosen by the members on deal ballot #{ballot.id}.",
+    )
     _withdraw(session, ballot, sorted(c.deal_id for c in live if c.deal_id not in funded), now)
-    _tell_openers(session, ballot, live, deals)
+    _tell_openers(session, ballot, live, openers)
     ballot.spent_cents = spent
     ballot.ballots_counted = len(rows)
     ballot.approvals_counted = sum(outcome.approvals.values())
@@ -210,15 +226,13 @@ def close_ballot(
 
 
 def _tell_openers(
-    session: Session, ballot: DealBallot, live: list[DealBallotCandidate], deals: dict[int, Deal]
+    session: Session, ballot: DealBallot, live: list[DealBallotCandidate], openers: dict[int, int]
 ) -> None:
     """Tell each admin who opened a deal on the ballot whether the members funded it."""
     by_opener: dict[int, list[str]] = {}
     for c in live:
         word = "funded" if c.funded else "not funded"
-        by_opener.setdefault(deals[c.deal_id].created_by, []).append(
-            f"#{c.deal_id} {c.title}: {word}"
-        )
+        by_opener.setdefault(openers[c.deal_id], []).append(f"#{c.deal_id} {c.title}: {word}")
     for opener_id, lines in by_opener.items():
         opener = session.get(Member, opener_id)
         if opener is None:

@@ -63,18 +63,16 @@ def settle_deal(
     currency: str,
     ratify_above: int,
     now: datetime | None = None,
-    chosen_by_ballot: bool = False,
 ) -> Settlement:
     """Settle one accepted deal (idempotent); DomainError when the channel cannot pay.
 
-    A deal put to a deal ballot is settled only by that ballot's close
-    (`chosen_by_ballot`): the members' approvals are then its ratification.
+    A deal put to a deal ballot is settled only by that ballot's close (settle_many).
     """
     now = now or utcnow()
     deal = session.get(Deal, deal_id)
     if deal is None:
         raise NotFound("No such deal.")
-    if deal.ballot_id is not None and not chosen_by_ballot and deal.status == Status.ACCEPTED:
+    if deal.ballot_id is not None and deal.status == Status.ACCEPTED:
         raise Conflict(
             f"Deal #{deal.id} is on deal ballot #{deal.ballot_id}: the members' ballot decides "
             "whether it is bought, at its close."
@@ -87,8 +85,6 @@ def settle_deal(
         return Settlement("already", f"Deal #{deal.id} was already settled ({deal.status}).")
     offer = session.get(DealOffer, deal.accepted_offer_id)
     assert offer is not None
-    if chosen_by_ballot:
-        return _tip(session, deal, offer, deal.seats_wanted, currency, None, now)
     if not deal.group_buy:
         return _tip(session, deal, offer, deal.seats_wanted, currency, ratify_above, now)
     # Read after the claim (no commitment can slip in); only members in good standing now count.
@@ -114,13 +110,12 @@ def _tip(
     offer: DealOffer,
     members: int,
     currency: str,
-    ratify_above: int | None,
+    ratify_above: int,
     now: datetime,
 ) -> Settlement:
     seats = max(members, offer.min_seats)
     cost = offer_cost(offer, seats)
-    if ratify_above is not None:  # None: the members chose it on a deal ballot
-        require_ratified(session, deal, offer, cost, ratify_above, currency)
+    require_ratified(session, deal, offer, cost, ratify_above, currency)
     channel = session.get(Channel, deal.channel_id)
     product = session.get(Product, deal.product_id)
     assert channel is not None and product is not None
