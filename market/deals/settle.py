@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Channel, Product
 from market.db import utcnow
+from market.deals.follow_through import answer_wants, reserve_seats
 from market.deals.groupbuy import committed_count, committed_members
 from market.deals.models import Deal, DealOffer
 from market.deals.negotiation import offer_cost, require_ratified
@@ -141,16 +142,28 @@ def _tip(
     figure = Money(cost, currency).format()
     note = f"Tipped: {seats} seats for {figure} a month from {channel.name}. {stocked}"
     apply_move(session, deal, Status.ACTIVE, Actor.SYSTEM, note=note, now=now)
+    told: set[int] = set()
     if deal.group_buy:
-        notify_many(
-            session,
-            committed_members(session, deal, now),
-            "deal_tipped",
-            f"Group buy tipped: {deal.title}",
-            f"{members} members committed, so the co-op bought {seats} seats of "
-            f"{product.name}. You can claim yours in the catalogue.",
-            f"/deals/{deal.id}",
-        )
+        committed = committed_members(session, deal, now)
+        reserved = set(reserve_seats(session, deal, product, committed, now))
+        for got, group in ((True, [m for m in committed if m.id in reserved]),
+                           (False, [m for m in committed if m.id not in reserved])):  # fmt: skip
+            notify_many(
+                session,
+                group,
+                "deal_tipped",
+                f"Group buy tipped: {deal.title}",
+                f"{members} members committed, so the co-op bought {seats} seats of "
+                f"{product.name}. "
+                + (
+                    "A seat is claimed for you: it is on My licences."
+                    if got
+                    else "You can claim yours in the catalogue (keys: once the vendor's arrive)."
+                ),
+                f"/deals/{deal.id}",
+            )
+        told = {m.id for m in committed}
+    answer_wants(session, deal, product, told)
     return Settlement("tipped", note)
 
 

@@ -1,0 +1,56 @@
+"""Group buys that follow through: seats reserved for the committed, wants answered."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from catalog import claims
+from catalog.models import Claim, Product
+from market.db import utcnow
+from market.deals import demand
+from market.deals.models import Commitment
+from market.deals.settle import settle_deal
+from market.errors import Conflict
+from market.notifications.models import Notification
+from tests.catalog.factories import make_channel
+from tests.market.deals.factories import fund_channel, make_deal, make_want_request
+from tests.market.factories import make_member
+
+
+def test_tipping_claims_a_seat_for_each_committed_member_first(session: Session) -> None:
+    channel = make_channel(session, name="Safe & Private")
+    fund_channel(session, channel, 18_000)
+    request = make_want_request(session, channel, wants=3, title="Penny Budget")
+    deal, _ = make_deal(
+        session, channel=channel, stage="accepted", min_members=50, want_request_id=request.id
+    )
+    committed = [make_member(session) for _ in range(52)]
+    session.add_all(Commitment(deal_id=deal.id, member_id=m.id) for m in committed)
+    session.flush()
+    assert [line.request.id for line in demand.most_wanted(session, None)] == [request.id]
+
+    settle_deal(session, deal.id, currency="usd", ratify_above=10**9, now=utcnow())
+    session.expire_all()
+    product = session.get(Product, deal.product_id)
+    assert product is not None and product.seats_total == 52 and product.seats_used == 52
+    holders = session.scalars(
+        select(Claim.member_id).where(Claim.product_id == product.id, Claim.released_at.is_(None))
+    ).all()
+    assert sorted(holders) == sorted(m.id for m in committed)
+    # Every seat went to a committed member: someone else finds none left.
+    outsider = make_member(session)
+    with pytest.raises(Conflict):
+        claims.claim(session, outsider, product.id)
+    told = session.scalars(
+        select(Notification.body).where(Notification.kind == "deal_tipped")
+    ).all()
+    assert len(told) == 52 and all("claimed for you" in body for body in told)
+
+    # The co-op now holds it: off the most-wanted list, and those who wanted it are told.
+    assert demand.most_wanted(session, None) == []
+    answered = session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.kind == "want_answered")
+    )
+    assert answered == 3
