@@ -21,6 +21,7 @@ from catalog.forms import EmptyForm
 from market.auth import current_member, public
 from market.db import utcnow
 from market.errors import DomainError, NotFound
+from market.plugins import product_pointers
 from market.webdb import get_session, stale_ok
 
 bp = Blueprint("catalog", __name__)
@@ -87,9 +88,11 @@ def _product_page(
     problem = None
     if current_user.is_authenticated:
         problem = claims.standing_problem(current_member(), utcnow())
+    pointers = product_pointers(current_app, session, product_id) if shelf.left == 0 else []
     return render_template(
         "catalog/product.html",
         shelf=shelf,
+        pointers=pointers,
         held=held,
         problem=problem,
         error=error,

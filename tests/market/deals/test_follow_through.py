@@ -16,7 +16,7 @@ from market.errors import Conflict
 from market.notifications.models import Notification
 from tests.catalog.factories import make_channel
 from tests.market.deals.factories import fund_channel, make_deal, make_want_request
-from tests.market.factories import make_member
+from tests.market.factories import login_as, make_member
 
 
 def test_tipping_claims_a_seat_for_each_committed_member_first(session: Session) -> None:
@@ -54,3 +54,17 @@ def test_tipping_claims_a_seat_for_each_committed_member_first(session: Session)
         select(func.count()).select_from(Notification).where(Notification.kind == "want_answered")
     )
     assert answered == 3
+
+
+def test_a_sold_out_products_page_links_to_its_group_buy(
+    make_app,
+    session: Session,  # type: ignore[no-untyped-def]
+) -> None:
+    channel = make_channel(session)
+    deal, _ = make_deal(session, channel=channel, stage="accepted", min_members=50)
+    product = session.get(Product, deal.product_id)
+    assert product is not None and product.seats_total == 0  # nothing to claim yet
+    web = login_as(make_app().test_client(), make_member(session))
+    page = web.get(f"/catalogue/{product.id}").get_data(as_text=True)
+    assert "None left right now" in page and f'href="/deals/{deal.id}"' in page
+    assert "A group buy for more is running" in page
