@@ -72,6 +72,23 @@ def close_1m(full: bool) -> str:
     )
 
 
+def webhooks(full: bool) -> str:
+    """Signed webhook ingestion against a bare verify-and-insert endpoint on the same stack."""
+    from bench.webhooks import measure
+
+    got = measure(
+        os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES), 3000 if full else 1000, 32, 4
+    )
+    ours, bare = got["ours"], got["bare"]
+    books = (
+        "books OK" if not got["problems"] and got["booked"] == got["expected"] else "BOOKS WRONG"
+    )
+    return (
+        f"ours {ours['eps']:.0f} events/s p99 {ours['p99_ms']:.0f} ms, bare {bare['eps']:.0f} "
+        f"events/s p99 {bare['p99_ms']:.0f} ms, ratio {got['ratio']:.2f} (target >= 0.6), {books}"
+    )
+
+
 def claims(full: bool) -> str:
     """Licence claims against the bare-insert ceiling on the same stack."""
     from bench.claims import bench_claims
@@ -106,10 +123,7 @@ MEASURES: dict[str, Callable[[bool], str]] = {
     "mes_wola": mes_wola,
     "add1u_lodz": add1u_lodz,
     "close_1m": close_1m,
-    "webhooks": _not_yet(
-        "not run here: `python -m bench.webhooks` measures events/s, but the bare "
-        "verify-and-insert endpoint to divide by is not built yet (target >= 0.6)"
-    ),
+    "webhooks": webhooks,
     "claims": claims,
     "deal_ballot": deal_ballot,
     "member_pages": _not_yet(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -11,6 +14,8 @@ from market.webdb import database
 
 db_cli = AppGroup("db", help="Database schema.")
 demo_cli = AppGroup("demo", help="Demo data.")
+coop_cli = AppGroup("coop", help="The whole co-op in one archive, and back.")
+PASSPHRASE_ENV = "SOFTCOOP_ARCHIVE_PASSPHRASE"
 
 
 @db_cli.command("upgrade")
@@ -43,6 +48,56 @@ def demo_load(if_empty: bool) -> None:
         demo.print_logins()
 
 
+def _passphrase(needed: bool) -> str | None:
+    if not needed:
+        return None
+    return os.environ.get(PASSPHRASE_ENV) or click.prompt(
+        "Passphrase for the licence keys", hide_input=True, confirmation_prompt=False
+    )
+
+
+@coop_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--keys",
+    type=click.Choice(["omit", "encrypt", "plain"]),
+    default="omit",
+    show_default=True,
+    help=f"Licence key values: left out, sealed with a passphrase (${PASSPHRASE_ENV}), or plain.",
+)
+def coop_export(path: Path, keys: str) -> None:
+    """Write every member, account, round, deal and decision to one archive."""
+    from market import archive
+
+    try:
+        done = archive.export(database().engine, path, keys, _passphrase(keys == "encrypt"))
+    except archive.ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Wrote {path}: {done.rows:,} rows of {done.tables} tables, "
+        f"{done.rounds} audit files, licence keys {done.keys}."
+    )
+
+
+@coop_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def coop_import(path: Path) -> None:
+    """Rebuild a co-op from an archive, on an empty database (migrated first)."""
+    from market import archive
+
+    engine = database().engine
+    migrate.upgrade(engine)
+    try:
+        manifest_keys = archive.keys_of(path)
+        done = archive.import_(engine, path, _passphrase(manifest_keys == "encrypt"))
+    except archive.ArchiveError as exc:
+        raise click.ClickException(f"{exc}. Nothing was imported.") from exc
+    click.echo(
+        f"Imported {path}: {done.rows:,} rows of {done.tables} tables; "
+        f"{done.rounds} published rounds reproduce their hashes."
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the CLI groups."""
     from market import invariants
@@ -51,6 +106,7 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(coop_cli)
     app.cli.add_command(books_cli)
     app.cli.add_command(check_cli)
     invariants.register(

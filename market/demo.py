@@ -24,7 +24,7 @@ from market.proposals.demo import chapter_decisions
 from market.webdb import database
 
 SEED = 2026  # the demo is the same on every load (of the same day)
-DEMO_PASSWORD = "commons-demo-2026"
+DEMO_PASSWORD = "commons-together"
 ADMIN_EMAIL = "admin@commons.example"
 NIA_EMAIL = "nia@commons.example"
 MEMBER_COUNT = 300

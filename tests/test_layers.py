@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
             "market.models",
             "market.ops",
             "market.jobs.worker",
+            "market.archive",
         ],
         False,
     ),
