@@ -19,7 +19,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
-from catalog import browse, services
+from catalog import browse, services, waitlist
 from catalog.forms import ChannelForm, KeyImportForm, ProductForm, VendorForm
 from catalog.imports import import_keys
 from catalog.models import Channel, Product, Vendor
@@ -27,6 +27,7 @@ from market import csvsafe
 from market.auth import admin_blueprint, current_member
 from market.errors import DomainError
 from market.money_web import percent
+from market.plugins import notifier
 from market.webdb import get_session
 
 bp = admin_blueprint("admin_catalog", __name__, "/catalog")
@@ -204,6 +205,7 @@ def product_edit(product_id: int | None) -> ResponseReturnValue:
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
+            waitlist.stock_arrived(session, saved, notifier(current_app))
             flash(f"Saved {saved.name}.", "success")
             return redirect(url_for("admin_catalog.stock"))
     title = f"Edit {product.name}" if product else "New product"
@@ -232,6 +234,7 @@ def import_keys_form(product_id: int) -> ResponseReturnValue:
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
+            waitlist.stock_arrived(session, product, notifier(current_app))
             status = 200 if result.imported or not result.rejected else 400
             return render_template(
                 "catalog/admin_import.html", form=form, product=product, result=result

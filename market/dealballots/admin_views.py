@@ -35,8 +35,12 @@ def index() -> ResponseReturnValue:
     session = get_session()
     currency = current_app.config["CURRENCY"]
     form = _form()
-    channel_id = request.values.get("channel", type=int) or form.channel_id.data
-    if request.method == "GET" and channel_id:
+    known = {int(c.value) for c in form.channel_id.choices}  # type: ignore[union-attr]
+    if request.method == "POST":
+        channel_id = form.channel_id.data if form.channel_id.data in known else None
+    else:
+        channel_id = request.args.get("channel", type=int)
+        channel_id = channel_id if channel_id in known else None
         form.channel_id.data = channel_id
     if request.method == "POST" and form.validate_on_submit():
         try:

@@ -169,7 +169,7 @@ def parse_approvals(raw: Sequence[str]) -> set[int]:
     """Deal ids from a form's checkboxes; DomainError on anything that is not one."""
     out = set()
     for value in raw:
-        if not value.isdigit() or len(value) > 12:
+        if not value.isdigit() or len(value) > 9:  # ids are 32-bit integers
             raise DomainError(f"{value[:20]!r} is not a deal on this ballot.")
         out.add(int(value))
     return out

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog import claims
+from catalog import claims, waitlist
 from catalog.models import Product, ProductKind
 from market.deals.models import Deal, Want, WantRequest
 from market.errors import DomainError
@@ -73,3 +73,14 @@ def standing_ids(session: Session, ids: list[int], now: datetime) -> set[int]:
     if not ids:
         return set()
     return set(session.scalars(select(Member.id).where(Member.id.in_(ids), good_standing(now))))
+
+
+def _notify(
+    session: Session, member: Member, kind: str, subject: str, body: str, link: str | None
+) -> object:
+    return notify_many(session, [member], kind, subject, body, link)
+
+
+def tell_waitlist(session: Session, product: Product) -> int:
+    """The deal added stock: tell the members waiting for the product (catalog.waitlist)."""
+    return waitlist.stock_arrived(session, product, _notify)

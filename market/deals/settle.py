@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Channel, Product
 from market.db import utcnow
-from market.deals.follow_through import answer_wants, reserve_seats
+from market.deals.follow_through import answer_wants, reserve_seats, tell_waitlist
 from market.deals.groupbuy import committed_count, committed_members
 from market.deals.models import Deal, DealOffer
 from market.deals.negotiation import offer_cost, require_ratified
@@ -164,6 +164,7 @@ def _tip(
             )
         told = {m.id for m in committed}
     answer_wants(session, deal, product, told)
+    tell_waitlist(session, product)  # seats the committed members did not take
     return Settlement("tipped", note)
 
 

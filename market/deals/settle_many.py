@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from catalog.models import Channel, Product, ProductKind
-from market.deals.follow_through import answer_wants
+from market.deals.follow_through import answer_wants, tell_waitlist
 from market.deals.models import Deal, DealEvent, DealOffer
 from market.deals.negotiation import offer_cost
 from market.deals.settle import add_months
@@ -114,10 +114,11 @@ def settle_chosen(
         if product is not None:
             session.expire(product)
     for deal, _s, _c, _m, _k in chosen:
+        product = session.get(Product, deal.product_id)
+        assert product is not None
         if deal.want_request_id is not None:
-            product = session.get(Product, deal.product_id)
-            assert product is not None
             answer_wants(session, deal, product, set())
+        tell_waitlist(session, product)
     return sorted(claimed)
 
 

@@ -1,4 +1,4 @@
-"""deal ballots: candidates (deals with their cost), members' approvals, the published outcome
+"""deal ballots (candidates, approvals, published outcome) and product waitlists
 
 Revision ID: 0010_dealballot
 Revises: 0009_jobs_runs
@@ -84,12 +84,30 @@ def upgrade() -> None:
         batch_op.create_index('ix_deal_ballot_vote_receipt', ['ballot_id', 'receipt'], unique=False)
         batch_op.create_index(batch_op.f('ix_deal_ballot_vote_member_id'), ['member_id'], unique=False)
 
+    op.create_table('waitlist_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', market.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_waitlist_entry_member_id_member')),
+    sa.ForeignKeyConstraint(['product_id'], ['product.id'], name=op.f('fk_waitlist_entry_product_id_product')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_waitlist_entry')),
+    sa.UniqueConstraint('product_id', 'member_id', name='uq_waitlist_product_member')
+    )
+    with op.batch_alter_table('waitlist_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_waitlist_entry_member_id'), ['member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_waitlist_entry_product_id'), ['product_id'], unique=False)
+
     with op.batch_alter_table('deal', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ballot_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_deal_ballot_id'), ['ballot_id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('waitlist_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_waitlist_entry_product_id'))
+        batch_op.drop_index(batch_op.f('ix_waitlist_entry_member_id'))
+    op.drop_table('waitlist_entry')
     with op.batch_alter_table('deal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deal_ballot_id'))
         batch_op.drop_column('ballot_id')

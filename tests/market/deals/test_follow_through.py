@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog import claims
+from catalog import claims, waitlist
 from catalog.models import Claim, Product
 from market.db import utcnow
 from market.deals import demand
@@ -68,3 +68,33 @@ def test_a_sold_out_products_page_links_to_its_group_buy(
     page = web.get(f"/catalogue/{product.id}").get_data(as_text=True)
     assert "None left right now" in page and f'href="/deals/{deal.id}"' in page
     assert "A group buy for more is running" in page
+
+
+def test_members_waiting_for_a_sold_out_product_are_told_when_stock_arrives(
+    make_app,
+    session: Session,  # type: ignore[no-untyped-def]
+) -> None:
+    app = make_app()
+    app.config["WTF_CSRF_ENABLED"] = False
+    channel = make_channel(session)
+    fund_channel(session, channel, 18_000)
+    deal, _ = make_deal(session, channel=channel, stage="accepted", group_buy=False)
+    product = session.get(Product, deal.product_id)
+    assert product is not None and product.seats_total == 0
+    waiting = make_member(session)
+    web = login_as(app.test_client(), waiting)
+    assert web.post(f"/catalogue/{product.id}/waitlist", data={"action": "join"}).status_code == 303
+    assert web.post(f"/catalogue/{product.id}/waitlist", data={"action": "join"}).status_code == 303
+    assert waitlist.is_waiting(session, waiting, product.id)
+    assert "You are on the waitlist" in web.get(f"/catalogue/{product.id}").get_data(as_text=True)
+
+    settle_deal(session, deal.id, currency="usd", ratify_above=10**9, now=utcnow())
+    session.expire_all()
+    told = session.scalars(
+        select(Notification.member_id).where(Notification.kind == "stock_arrived")
+    ).all()
+    assert told == [waiting.id]  # once, though the member asked twice
+    assert not waitlist.is_waiting(session, waiting, product.id)
+    # With stock on the shelf, waiting is refused: claim instead.
+    refused = web.post(f"/catalogue/{product.id}/waitlist", data={"action": "join"})
+    assert refused.status_code == 409 and not waitlist.is_waiting(session, waiting, product.id)
