@@ -91,3 +91,16 @@ def stock_arrived(session: Session, product: Product, notify: Notify) -> int:
         )
     session.execute(delete(WaitlistEntry).where(WaitlistEntry.product_id == product.id))
     return len(waiting)
+
+
+def waited_for(session: Session, product_ids: list[int]) -> set[int]:
+    """Which of these products someone is waiting for (one query)."""
+    if not product_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(WaitlistEntry.product_id)
+            .where(WaitlistEntry.product_id.in_(product_ids))
+            .distinct()
+        )
+    )

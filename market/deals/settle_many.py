@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from catalog import waitlist
 from catalog.models import Channel, Product, ProductKind
 from market.deals.follow_through import answer_wants, tell_waitlist
 from market.deals.models import Deal, DealEvent, DealOffer
@@ -113,12 +114,15 @@ def settle_chosen(
         product = session.identity_map.get(identity_key(Product, deal.product_id))
         if product is not None:
             session.expire(product)
+    waited = waitlist.waited_for(session, [d.product_id for d, *_ in chosen])
     for deal, _s, _c, _m, _k in chosen:
+        if deal.want_request_id is None and deal.product_id not in waited:
+            continue  # the usual case: nobody to tell, no query spent
         product = session.get(Product, deal.product_id)
         assert product is not None
-        if deal.want_request_id is not None:
-            answer_wants(session, deal, product, set())
-        tell_waitlist(session, product)
+        answer_wants(session, deal, product, set())
+        if deal.product_id in waited:
+            tell_waitlist(session, product)
     return sorted(claimed)
 
 
