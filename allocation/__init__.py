@@ -12,11 +12,13 @@ def init_app(app: Flask) -> None:
     """Register the budget-round blueprints, navigation links and `flask rounds` commands."""
     # Imported here so that `allocation.rules` and the standalone recount stay Flask-free.
     from allocation import invariants
+    from allocation import personal as ballots_personal
     from allocation.cli import rounds_cli
     from allocation.home import vote_card
     from allocation.payout_views import admin_payouts_bp
     from allocation.receipt_views import find_receipt  # noqa: F401  (routes on bp)
     from allocation.views import admin_bp, bp
+    from market import personal
     from market.home import register_card
     from market.nav import register_nav
     from market.plugins import register_cli
@@ -27,6 +29,9 @@ def init_app(app: Flask) -> None:
     register_cli(app, rounds_cli)
     invariants.register_all(app)
     register_card(app, vote_card)
+    personal.register(
+        app, "ballots", ballots_personal.export_ballots, ballots_personal.erase_ballots
+    )
     register_nav(app, "Budget", "rounds.index", "all", order=20)
     register_nav(app, "Vote", "rounds.vote", "member", order=40)
     register_nav(

@@ -24,10 +24,19 @@ from allocation.histogram import outcome, weighted_histogram
 from allocation.models import Round, RoundResult, RoundStatus
 from allocation.rounds import class_weights, round_channels
 from allocation.tally import ballots_by_class, counts_by_weight
+from catalog.models import Channel, ChannelKind
 from market.clock import next_period
 from market.db import Database, utcnow
 from market.errors import Conflict, DomainError, NotFound
-from market.ledger.services import Move, balance, channel_code, check_books, pool_code, post
+from market.ledger.services import (
+    ACQUISITION,
+    Move,
+    balance,
+    channel_code,
+    check_books,
+    pool_code,
+    post,
+)
 
 LEASE = timedelta(minutes=15)
 
@@ -194,9 +203,23 @@ def _book(session: Session, rnd: Round) -> None:
     results = session.scalars(select(RoundResult).where(RoundResult.round_id == rnd.id)).all()
     source = pool_code(rnd.period)
     if results:
-        moves = [Move(source, channel_code(r.channel_id), r.cents) for r in results if r.cents]
+        # The acquisition reserve's part is kept in its own account, not a channel payable
+        # (payouts and deals draw on payables, so they never reach it).
+        reserve = set(
+            session.scalars(select(Channel.id).where(Channel.kind == ChannelKind.RESERVE.value))
+        )
+        moves = [
+            Move(
+                source,
+                ACQUISITION if r.channel_id in reserve else channel_code(r.channel_id),
+                r.cents,
+            )
+            for r in results
+            if r.cents
+        ]
         memo = f"Round {rnd.period}: pool split among channels"
-        post(session, f"round:{rnd.id}:publish", "allocation", memo, moves, rnd.currency)
+        key = f"round:{rnd.id}:publish"
+        post(session, key, "allocation", memo, moves, rnd.currency, period=rnd.period)
     else:
         target = pool_code(next_period(rnd.period))
         memo = f"Round {rnd.period}: no ballots, pool carries over to {next_period(rnd.period)}"
@@ -207,6 +230,7 @@ def _book(session: Session, rnd: Round) -> None:
             memo,
             [Move(source, target, pool)],
             rnd.currency,
+            period=rnd.period,
         )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from allocation import ballots, payouts, rounds
 from allocation.closing import close_and_publish
 from allocation.models import Ballot, RoundVoter
-from catalog.models import Channel
+from catalog.models import Channel, ChannelKind
 from market.clock import month_end, month_start, period_of, shift_period
 from market.members.models import Member
 from market.webdb import database
@@ -33,6 +33,7 @@ PUBLISHED = 3  # months before the current one whose rounds are published
 OPENS_AFTER = timedelta(days=1, hours=10)  # a round opens on the 2nd, after the dues came in
 TURNOUT = 0.71
 CHANGE = 0.40
+RESERVE_WEIGHT = 2  # how often a demo member puts part of their split in the reserve
 
 
 def _channels(session: Session) -> list[Channel]:
@@ -42,12 +43,14 @@ def _channels(session: Session) -> list[Channel]:
             found[name] = Channel(name=name, description=description)
             session.add(found[name])
     session.flush()
-    return [found[name] for name in CHANNELS]
+    # The acquisition reserve sits on the ballot too when the reserve chapter set it up.
+    reserve = [c for c in found.values() if c.kind == ChannelKind.RESERVE and c.active]
+    return [found[name] for name in CHANNELS] + reserve
 
 
 def _split(rng: random.Random, chans: list[Channel]) -> dict[int, int]:
     """A plausible member's split: 1-3 channels, in steps of 5 %."""
-    weights = [CHANNELS[c.name][1] for c in chans]
+    weights = [CHANNELS[c.name][1] if c.name in CHANNELS else RESERVE_WEIGHT for c in chans]
     picked: list[Channel] = []
     for _ in range(rng.choice([1, 2, 2, 3, 3])):
         c = rng.choices(chans, weights)[0]
@@ -138,4 +141,5 @@ def _pay_channels(app: Flask, admin: Member, last: str, now: datetime) -> None:
                     paid_on,
                     f"DEMO-PAY-{last}-{i + 1:02d}",
                     app.config["CURRENCY"],
+                    period=last,
                 )

@@ -88,4 +88,9 @@ class PayoutForm(FlaskForm):
     channel_id = SelectField("Channel", coerce=int)
     amount = MoneyField("Amount", validators=[InputRequired("Give the amount paid.")], minimum=1)
     paid_on = DateField("Paid on", validators=[DataRequired()])
+    period = SelectField(
+        "For the round of",
+        description="The month whose allocation this pays; the Books show it under that month.",
+        validate_choice=False,  # checked by the service, which gives the reason
+    )
     reference = StringField("Bank reference", validators=[DataRequired(), Length(max=64)])

@@ -21,6 +21,10 @@ def payouts_page() -> ResponseReturnValue:
     balances = payouts.channel_balances(session)
     form = PayoutForm()
     form.channel_id.choices = [SelectChoice(str(b.channel_id), b.name) for b in balances]
+    periods = payouts.published_periods(session)
+    form.period.choices = [SelectChoice(p, p) for p in periods] or [
+        SelectChoice("", "the month it is paid in (no round published yet)")
+    ]
     if form.validate_on_submit():
         cents = form.amount.data.cents if form.amount.data is not None else 0
         try:
@@ -32,6 +36,7 @@ def payouts_page() -> ResponseReturnValue:
                 form.paid_on.data,
                 form.reference.data or "",
                 current_app.config["CURRENCY"],
+                period=form.period.data or None,
             )
         except DomainError as exc:
             form.form_errors.append(exc.message)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from allocation.models import Payout, Round, RoundResult, RoundStatus
-from catalog.models import Channel
+from catalog.models import Channel, ChannelKind
 from market.errors import Conflict, DomainError, Forbidden, NotFound
+from market.ledger.models import LedgerTransaction
 from market.ledger.services import PAID_OUT, Move, balance, channel_code, post
 from market.members.models import Member
 from market.money import Money
@@ -29,10 +30,16 @@ def record_payout(
     paid_on: date,
     reference: str,
     currency: str = "usd",
+    period: str | None = None,
 ) -> Payout:
-    """Record money sent to a channel: never more than it is owed, one payout per reference."""
+    """Record money sent to a channel: never more than it is owed, one payout per reference.
+
+    `period` is the month whose allocation it pays ('YYYY-MM', a published round's); by
+    default the latest round published for a month up to the one it was paid in.
+    """
     if not actor.is_admin:
         raise Forbidden("Only admins record payouts.")
+    period = paid_for(session, paid_on, period)
     reference = reference.strip()
     if not reference or len(reference) > 64:
         raise DomainError("Give the bank reference (up to 64 characters).")
@@ -42,6 +49,10 @@ def record_payout(
     channel = session.scalar(select(Channel).where(Channel.id == channel_id).with_for_update())
     if channel is None:
         raise NotFound("There is no such channel.")
+    if channel.kind != ChannelKind.BUNDLE:
+        raise DomainError(
+            "The acquisition reserve is never paid out: only a decision of the members spends it."
+        )
     if session.scalar(select(Payout.id).where(Payout.reference == reference)) is not None:
         raise Conflict(f"A payout with reference {reference} is already recorded.")
     available = owed(session, channel_id)
@@ -63,23 +74,45 @@ def record_payout(
         session,
         f"payout:{reference}",
         "payout",
-        f"Payout to {channel.name} ({reference})",
+        f"Payout to {channel.name} for {period} ({reference})",
         [Move(channel_code(channel_id), PAID_OUT, cents)],
         currency,
         occurred_at=None,
+        period=period,
     )
     return payout
 
 
-def recent_payouts(session: Session, limit: int = 50) -> list[tuple[Payout, str]]:
-    """The latest payouts with their channel's name."""
+def published_periods(session: Session) -> list[str]:
+    """The months with a published round, newest first (what a payout can be for)."""
+    query = select(Round.period).where(Round.status == RoundStatus.PUBLISHED)
+    return list(session.scalars(query.order_by(Round.period.desc())))
+
+
+def paid_for(session: Session, paid_on: date, period: str | None) -> str:
+    """The month a payout pays for: the one given (checked) or the latest published by then."""
+    paid_month = f"{paid_on.year:04d}-{paid_on.month:02d}"
+    published = [p for p in published_periods(session) if p <= paid_month]
+    if period is None or period == "":
+        return published[0] if published else paid_month
+    if period not in published:
+        raise DomainError(
+            f"A payout pays for a published round's month up to {paid_month}; "
+            f"{period[:16]!r} is not one."
+        )
+    return period
+
+
+def recent_payouts(session: Session, limit: int = 50) -> list[tuple[Payout, str, str]]:
+    """The latest payouts with their channel's name and the month each pays for."""
     rows = session.execute(
-        select(Payout, Channel.name)
+        select(Payout, Channel.name, LedgerTransaction.period)
         .join(Channel, Channel.id == Payout.channel_id)
+        .join(LedgerTransaction, LedgerTransaction.key == literal("payout:") + Payout.reference)
         .order_by(Payout.paid_on.desc(), Payout.id.desc())
         .limit(limit)
     ).all()
-    return [(p, name) for p, name in rows]
+    return [(p, name, period) for p, name, period in rows]
 
 
 @dataclass(frozen=True)
@@ -112,7 +145,9 @@ def channel_balances(session: Session) -> list[ChannelBalance]:
         ChannelBalance(
             c.id, c.name, int(allocated.get(c.id, 0)), int(paid.get(c.id, 0)), owed(session, c.id)
         )
-        for c in session.scalars(select(Channel).order_by(Channel.name))
+        for c in session.scalars(
+            select(Channel).where(Channel.kind == ChannelKind.BUNDLE.value).order_by(Channel.name)
+        )
     ]
 
 

@@ -18,9 +18,9 @@ RECEIPT_LENGTH = 64
 
 @dataclass(frozen=True)
 class Found:
-    """Where a receipt stands in a round's audit file."""
+    """Where a receipt stands in a round's audit file (the number only when asked for)."""
 
-    line_number: int
+    line_number: int | None
     line: str
 
 
@@ -124,7 +124,10 @@ def my_receipts(session: Session, member_id: int, audit_dir: Path) -> list[MyRec
     for ballot, rnd in rows:
         found = None
         if rnd.status == RoundStatus.PUBLISHED and ballot.receipt:
-            found = find_receipt(session, rnd, audit_dir, ballot.receipt)
+            # Found in the file by binary search, but not numbered: the number costs a count
+            # per round (a statement per month of history); the find page, one round, gives it.
+            hit = find_in_file(ensure_audit_file(session, rnd, audit_dir), ballot.receipt)
+            found = Found(None, hit[1]) if hit else None
         split = [
             (names.get(cid, f"Channel {cid}"), f"{bp / 100:.2f} %")
             for cid, bp in splits.parse(ballot.split).items()

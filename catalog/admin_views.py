@@ -125,6 +125,7 @@ def vendor_edit(vendor_id: int | None) -> ResponseReturnValue:
             category=form.category.data or "",
             market_share_bp=form.market_share.data or 0,
             website=form.website.data or "",
+            contact_email=form.contact_email.data or "",
         )
         try:
             saved = services.save_vendor(session, current_member(), data, vendor)

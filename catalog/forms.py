@@ -35,6 +35,11 @@ class ChannelForm(FlaskForm):
 class VendorForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=80)])
     website = StringField("Website", validators=[Optional(), Length(max=254)])
+    contact_email = StringField(
+        "Contact email",
+        validators=[Optional(), Length(max=254)],
+        description="Told by email when the co-op counters an offer.",
+    )
     category = StringField(
         "Market category",
         validators=[DataRequired(), Length(max=80)],

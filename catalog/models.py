@@ -21,16 +21,39 @@ from sqlalchemy.orm import Mapped, mapped_column
 from market.db import Base, UTCDateTime, utcnow
 
 
+class ChannelKind(enum.StrEnum):
+    """What a channel on the ballot is."""
+
+    BUNDLE = "bundle"  # a bundler's channel: holds products, is paid out
+    # The co-op's own acquisition reserve: on the ballot like a channel, holds no products,
+    # is never paid out; its money moves only by a passed decision (market.reserve).
+    RESERVE = "reserve"
+
+
 class Channel(Base):
     """A competing software bundle (a bundler with a steward) that members fund by vote."""
 
     __tablename__ = "channel"
+    __table_args__ = (
+        CheckConstraint("kind IN ('bundle', 'reserve')", name="kind_known"),
+        # One acquisition reserve at most.
+        Index(
+            "uq_channel_one_reserve",
+            "kind",
+            unique=True,
+            sqlite_where=text("kind = 'reserve'"),
+            postgresql_where=text("kind = 'reserve'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     steward_contact: Mapped[str] = mapped_column(String(254), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    kind: Mapped[str] = mapped_column(
+        String(16), default=ChannelKind.BUNDLE.value, server_default=ChannelKind.BUNDLE.value
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -43,6 +66,8 @@ class Vendor(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     website: Mapped[str] = mapped_column(String(254), default="")
+    # Where the co-op emails the vendor (a counter-offer to answer); empty: nobody.
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
     category: Mapped[str] = mapped_column(String(80), index=True)
     market_share_bp: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,12 +6,13 @@ with messages an admin can act on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from catalog.models import Channel, Claim, LicenceKey, Product, ProductKind, Vendor
+from catalog.models import Channel, ChannelKind, Claim, LicenceKey, Product, ProductKind, Vendor
 from market.errors import Conflict, DomainError, Forbidden, NotFound
 from market.members.models import Member
 
@@ -75,8 +76,8 @@ def get_channel(session: Session, channel_id: int) -> Channel:
 
 
 def list_channels(session: Session, active_only: bool = False) -> list[Channel]:
-    """Channels by name."""
-    query = select(Channel).order_by(Channel.name)
+    """The bundlers' channels by name (the acquisition reserve is not one: market.reserve)."""
+    query = select(Channel).where(Channel.kind == ChannelKind.BUNDLE.value).order_by(Channel.name)
     if active_only:
         query = query.where(Channel.active.is_(True))
     return list(session.scalars(query))
@@ -93,6 +94,17 @@ class VendorInput:
     category: str
     market_share_bp: int
     website: str = ""
+    contact_email: str = ""
+
+
+CONTACT_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+
+
+def _contact_email(raw: str) -> str:
+    address = (raw or "").strip()
+    if address and (len(address) > 254 or not CONTACT_EMAIL.match(address)):
+        raise DomainError("The contact email must be one address, like sales@vendor.example.")
+    return address
 
 
 def save_vendor(
@@ -116,6 +128,7 @@ def save_vendor(
     vendor.category = _text(data.category, "category", 80).lower()
     vendor.market_share_bp = data.market_share_bp
     vendor.website = website
+    vendor.contact_email = _contact_email(data.contact_email)
     session.add(vendor)
     session.flush()
     return vendor
@@ -189,7 +202,8 @@ def _check_product(
     if data.kind not in set(ProductKind):
         raise DomainError("Kind must be a key pool, a seat pool or a link.")
     get_vendor(session, data.vendor_id)
-    get_channel(session, data.channel_id)
+    if get_channel(session, data.channel_id).kind != ChannelKind.BUNDLE:
+        raise DomainError("The acquisition reserve holds no products; choose a channel.")
     if data.kind == ProductKind.LINK and not data.redemption_url.startswith(
         ("https://", "http://")
     ):

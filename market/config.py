@@ -66,7 +66,11 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "OPS_SHARE_BP": _int(env, "OPS_SHARE_BP", 1000),
         "GRACE_DAYS": _int(env, "GRACE_DAYS", 14),
         "LEADER_SHARE_BP": _int(env, "LEADER_SHARE_BP", 2000),
-        "RATIFY_ABOVE_CENTS": _int(env, "RATIFY_ABOVE_CENTS", 50_000),
+        # Admins may agree a deal alone up to this total commitment (monthly cost x term).
+        "RATIFY_ABOVE_CENTS": _int(env, "RATIFY_ABOVE_CENTS", 100_000),
+        # Decisions that move money (ratifications, reserve spending) count only if this
+        # share (basis points) of the members in good standing take a position.
+        "MONEY_QUORUM_BP": _int(env, "MONEY_QUORUM_BP", 2000),
         # How long a vendor's private deal link works unless revoked sooner.
         "DEAL_LINK_DAYS": _int(env, "DEAL_LINK_DAYS", 14),
         "LOCALE": env.get("LOCALE", "en_US"),
@@ -78,6 +82,17 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SMTP_HOST": env.get("SMTP_HOST", ""),
         "SMTP_PORT": _int(env, "SMTP_PORT", 25),
         "SMTP_FROM": env.get("SMTP_FROM", "Commons Software Co-op <noreply@localhost>"),
+        # none, starttls (usually port 587) or ssl (usually 465); login when a user is set.
+        "SMTP_SECURITY": env.get("SMTP_SECURITY", "none").strip().lower(),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        # A private CA bundle for the SMTP server's certificate (empty: the system's).
+        "SMTP_CA_FILE": env.get("SMTP_CA_FILE", ""),
+        "SMTP_TIMEOUT_SECONDS": _int(env, "SMTP_TIMEOUT_SECONDS", 30),
+        # A message that failed this many times is given up (shown, never retried).
+        "SMTP_MAX_ATTEMPTS": _int(env, "SMTP_MAX_ATTEMPTS", 5),
+        # How long a member may edit their own comment after posting it.
+        "COMMENT_EDIT_MINUTES": _int(env, "COMMENT_EDIT_MINUTES", 15),
         # Links in emails are made absolute with this (e.g. https://coop.example).
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         # Stripe: empty STRIPE_API_BASE means the real https://api.stripe.com; the dev
@@ -143,6 +158,8 @@ def validate(config: Mapping[str, Any]) -> None:
         raise ConfigError("MONTHLY_FEE_CENTS must be positive")
     if not 0 <= config["OPS_SHARE_BP"] <= 10_000:
         raise ConfigError("OPS_SHARE_BP must be between 0 and 10000 basis points")
+    if not 0 <= config.get("MONEY_QUORUM_BP", 0) <= 10_000:
+        raise ConfigError("MONEY_QUORUM_BP must be between 0 and 10000 basis points")
     _validate_money(config)
     if config["GRACE_DAYS"] < 0:
         raise ConfigError("GRACE_DAYS cannot be negative")

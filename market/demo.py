@@ -12,7 +12,7 @@ from datetime import datetime
 
 import click
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.demo import chapter_catalog, chapter_claims
@@ -21,6 +21,7 @@ from market.deals.demo import chapter_deals
 from market.members import services as members
 from market.members.models import Member, MemberClass
 from market.proposals.demo import chapter_decisions
+from market.reserve.demo import chapter_reserve
 from market.webdb import database
 
 SEED = 2026  # the demo is the same on every load (of the same day)
@@ -97,6 +98,12 @@ def chapter_members(app: Flask, session: Session, rng: random.Random, now: datet
         member = members.sign_up(session, f"member{i:03d}@commons.example", name, DEMO_PASSWORD)
         if i < WORKERS:
             member.member_class = MemberClass.WORKER.value
+    # Everyone confirmed their address long ago, but for one member who has not yet.
+    session.execute(
+        update(Member)
+        .where(Member.email != "member299@commons.example")
+        .values(email_verified_at=now)
+    )
     session.flush()
 
 
@@ -128,6 +135,7 @@ CHAPTERS: list[Chapter] = [
     chapter_catalog,
     chapter_claims,
     chapter_decisions,
+    chapter_reserve,
     chapter_rounds,
     chapter_deals,
     chapter_deal_ballots,

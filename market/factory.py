@@ -62,14 +62,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     catalog.init_app(app)
     allocation.init_app(app)
 
-    from market import notifications, proposals
+    from market import discussions, notifications, proposals
 
     notifications.init_app(app)
+    discussions.init_app(app)
     proposals.init_app(app)
 
-    from market import deals
+    from market import deals, reserve
 
     deals.init_app(app)
+    reserve.init_app(app)
 
     from market import dealballots
 

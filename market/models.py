@@ -13,14 +13,26 @@ from market.deals.models import (
     Want,
     WantRequest,
 )
+from market.discussions.models import Comment
 from market.jobs.models import JobRun
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member, MemberSession
-from market.notifications.models import Notification, OutboxMessage
+from market.notifications.models import (
+    EmailSuppression,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    OutboxMessage,
+)
 from market.proposals.models import Position, PositionChange, Proposal
+from market.reserve.models import ReserveSpend, ReserveTarget
 
 __all__ = [
     "Account",
+    "Comment",
+    "EmailSuppression",
+    "NotificationPreference",
+    "NotificationSettings",
     "DuesAccount",
     "DuesInvoice",
     "Commitment",
@@ -43,6 +55,8 @@ __all__ = [
     "PositionChange",
     "Posting",
     "Proposal",
+    "ReserveSpend",
+    "ReserveTarget",
     "StripeCall",
     "StripeEvent",
 ]

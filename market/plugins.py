@@ -88,3 +88,20 @@ def product_pointers(app: App, session: Any, product_id: int) -> list[tuple[str,
     """Every link the registered packages offer this product's page."""
     found = (p(session, product_id) for p in app.extensions.get("softcoop.product_pointers", []))
     return [link for link in found if link is not None]
+
+
+class Mailer(Protocol):
+    """Queue one email to an address, whatever the member's preferences (account security:
+    a reset link, an address to confirm). The notifications package provides it."""
+
+    def __call__(self, session: Any, to_email: str, subject: str, body: str) -> Any: ...
+
+
+def register_mailer(app: App, send: Mailer) -> None:
+    """Say how this app emails an address directly (packages below notifications use it)."""
+    app.extensions["softcoop.mailer"] = send
+
+
+def mailer(app: App) -> Mailer:
+    """The app's way to email an address directly."""
+    return app.extensions["softcoop.mailer"]  # type: ignore[no-any-return]

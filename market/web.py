@@ -47,10 +47,11 @@ def index() -> ResponseReturnValue:
 def front_facts(session: Session) -> dict[str, Any]:
     """What the front door says: the fee, the shelf in numbers, this month's pool, members."""
     from allocation.models import RULE_LABELS, Round, RoundStatus, Rule
-    from catalog.models import Channel, Product
+    from catalog.models import Channel, ChannelKind, Product
     from market.clock import period_of, utcnow
     from market.ledger.services import balance, pool_code
     from market.members.models import MemberStatus
+    from market.reserve.services import progress as reserve_progress
 
     def count(*where: Any) -> int:
         return int(session.scalar(select(func.count()).where(*where)) or 0)
@@ -68,11 +69,12 @@ def front_facts(session: Session) -> dict[str, Any]:
         "fee_cents": current_app.config["MONTHLY_FEE_CENTS"],
         "products": count(Product.active),
         "vendors": int(session.scalar(select(func.count(func.distinct(Product.vendor_id)))) or 0),
-        "channels": count(Channel.active),
+        "channels": count(Channel.active, Channel.kind == ChannelKind.BUNDLE.value),
         "members": count(Member.status.in_(good)),
         "pool_cents": balance(session, pool_code(period)),
         "period": period,
         "rule": RULE_LABELS[Rule(rule or Rule.INDEPENDENT_MARKETS.value)],
+        "reserve": reserve_progress(session),
     }
 
 
@@ -162,6 +164,10 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(members_bp)
     app.register_blueprint(admin_bp)
+    from market import personal
+    from market.members import account
+
+    personal.register(app, "profile", account.export_profile, account.erase_profile)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(DomainError, _handle_domain)

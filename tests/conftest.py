@@ -187,7 +187,7 @@ def page(browser: Any) -> Iterator[Any]:
 # test of that kind is slow without anyone remembering to mark it.
 SLOW_FIXTURES = {"live_database", "live_server", "browser", "page"}
 SLOW_MODULES = {"test_load_short.py", "test_demo_catalog.py", "test_deals_demo.py",
-                "test_proposals_demo.py", "test_demo.py"}  # fmt: skip
+                "test_proposals_demo.py", "test_demo.py", "test_public_privacy.py"}  # fmt: skip
 
 
 def _off_its_backends(item: pytest.Item) -> bool:

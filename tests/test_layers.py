@@ -41,9 +41,13 @@ LAYERS: list[tuple[str, list[str], bool]] = [
     ("jobs (the monthly cycle runs the domains' services)", ["market.jobs"], True),
     ("read models", ["market.books"], True),
     ("deal ballots (deals chosen by allocation's rules)", ["market.dealballots"], True),
-    ("domains that use others", ["allocation", "market.deals"], True),
+    ("domains that use others", ["allocation", "market.deals", "market.reserve"], True),
     ("domains over the ledger, notices", ["market.billing", "market.proposals"], True),
-    ("base domains", ["catalog", "market.ledger", "market.notifications"], True),
+    (
+        "base domains",
+        ["catalog", "market.ledger", "market.notifications", "market.discussions"],
+        True,
+    ),
     ("members", ["market.members"], True),
     (
         "web kit (the Flask glue domain views use)",
@@ -64,6 +68,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
             "market.home",
             "market.invariants",
             "market.csvsafe",
+            "market.personal",
         ],
         False,
     ),

@@ -30,7 +30,9 @@ def configure(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the dues pages, the webhook, the Stripe client and the `dues` CLI."""
+    from market import personal
     from market.billing import gateway, invariants
+    from market.billing import personal as billing_personal
     from market.billing.cli import dues_cli
     from market.billing.views import bp
     from market.nav import register_nav
@@ -42,3 +44,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_cli(app, dues_cli)
     register_nav(app, "My dues", "billing.my_dues", "member", order=80)
+    personal.register(app, "dues", billing_personal.export_dues, billing_personal.erase_dues)

@@ -29,6 +29,7 @@ from market.db import utcnow
 from market.ledger.services import CLEARING, RESERVE, Move, pool_code, post
 from market.members.models import Member, MemberStatus
 from market.money import Money, fee_split
+from market.notifications.services import notify_many
 
 # On equal timestamps the later stage of a subscription's life wins.
 RANK = {
@@ -152,6 +153,7 @@ def book_paid_invoice(
         moves,
         currency,
         occurred_at=paid_at,
+        period=month,
     )
     return txn is not None
 
@@ -328,6 +330,27 @@ def _record_failed_invoice(
     # pending); a failed renewal makes it past due.
     if invoice.get("billing_reason") != "subscription_create":
         apply_status(account, "past_due", seen_at)
+        _tell_payment_failed(session, account, str(invoice["id"]), cfg)
+
+
+def _tell_payment_failed(
+    session: Session, account: DuesAccount, invoice_id: str, cfg: DuesSettings
+) -> None:
+    # Keyed by the invoice: Stripe's retries and replayed webhooks tell the member once.
+    member = session.get(Member, account.member_id)
+    if member is None:
+        return
+    notify_many(
+        session,
+        [member],
+        "dues.payment_failed",
+        "Your dues payment failed",
+        f"We could not take this month's dues from your card. You stay a member for a "
+        f"grace period of {cfg.grace_days} days; update your card or pay now to keep your "
+        "membership and licences.",
+        "/dues",
+        event_key=f"payment-failed:{invoice_id}",
+    )
 
 
 def lapse_overdue(session: Session, now: datetime | None = None) -> int:

@@ -10,16 +10,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from market import csvsafe
 from market.billing.models import DuesInvoice
+from market.books.names import account_names
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.ledger.services import PAID_OUT, RESERVE
 from market.money import Money
+from market.reserve.services import Progress
+from market.reserve.services import progress as reserve_progress
 
 
 @dataclass
@@ -58,12 +60,7 @@ class Books:
     months: list[MonthRow]
     totals: MonthRow = field(default_factory=lambda: MonthRow("total"))
     channels: list[ChannelRow] = field(default_factory=list)
-
-
-def _month_of(session: Session, column: Any) -> ColumnElement[str]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+    acquisition: Progress | None = None  # the acquisition reserve against its target
 
 
 def books(session: Session) -> Books:
@@ -76,29 +73,22 @@ def books(session: Session) -> Books:
         month = code_or_month.removeprefix("pool:")
         return rows.setdefault(month, MonthRow(month))
 
+    # The pool part by its pool account; the reserve part by the month the payment is for
+    # (the transaction's period): at a 100 % operations share a fee books nothing to the
+    # pool, and its reserve part must still show in its month.
     dues_in = (
-        select(pool_acct.code, func.sum(pool_post.amount_cents))
+        select(LedgerTransaction.period, pool_acct.code, func.sum(pool_post.amount_cents))
         .join(pool_acct, pool_post.account_id == pool_acct.id)
         .join(LedgerTransaction, LedgerTransaction.id == pool_post.txn_id)
-        .where(pool_acct.kind == "pool", LedgerTransaction.kind == "dues")
-        .group_by(pool_acct.code)
+        .where(LedgerTransaction.kind == "dues", pool_post.amount_cents > 0)
+        .where((pool_acct.kind == "pool") | (pool_acct.code == RESERVE))
+        .group_by(LedgerTransaction.period, pool_acct.code)
     )
-    for code, cents in session.execute(dues_in):
-        row(code).pool = int(cents)
-    reserve_post = aliased(Posting)
-    reserve_acct = aliased(Account)
-    # The month comes from the invoice, not the pool posting: at a 100 % operations share
-    # a fee books nothing to the pool, and its reserve part must still show in its month.
-    reserve_in = (
-        select(DuesInvoice.month, func.sum(reserve_post.amount_cents))
-        .join(reserve_acct, reserve_post.account_id == reserve_acct.id)
-        .join(LedgerTransaction, LedgerTransaction.id == reserve_post.txn_id)
-        .join(DuesInvoice, LedgerTransaction.key == literal("invoice:") + DuesInvoice.id)
-        .where(reserve_acct.code == RESERVE, LedgerTransaction.kind == "dues")
-        .group_by(DuesInvoice.month)
-    )
-    for code, cents in session.execute(reserve_in):
-        row(code).reserve = int(cents)
+    for period, code, cents in session.execute(dues_in):
+        if code == RESERVE:
+            row(period).reserve += int(cents)
+        else:
+            row(code).pool += int(cents)
     allocated = (
         select(pool_acct.code, func.sum(pool_post.amount_cents))
         .join(pool_acct, pool_post.account_id == pool_acct.id)
@@ -117,6 +107,7 @@ def books(session: Session) -> Books:
     _paid_out(session, row)
     result = _finish(rows)
     result.channels = channel_rows(session)
+    result.acquisition = reserve_progress(session)
     return result
 
 
@@ -135,7 +126,7 @@ def channel_rows(session: Session) -> list[ChannelRow]:
     rows: dict[str, ChannelRow] = {}
     for code, kind, cents in moves:
         channel_id = int(code.removeprefix("channel:"))
-        r = rows.setdefault(code, ChannelRow(names.get(channel_id, f"Channel #{channel_id}")))
+        r = rows.setdefault(code, ChannelRow(names.get(channel_id, "A removed channel")))
         r.owed += int(cents)
         if kind == "deal":
             r.spent_on_deals -= int(cents)
@@ -147,13 +138,13 @@ def channel_rows(session: Session) -> list[ChannelRow]:
 
 
 def _paid_out(session: Session, row) -> None:  # type: ignore[no-untyped-def]
-    month = _month_of(session, LedgerTransaction.occurred_at)
+    """Payouts under the month they were made for (often sent early the month after)."""
     query = (
-        select(month, func.sum(Posting.amount_cents))
+        select(LedgerTransaction.period, func.sum(Posting.amount_cents))
         .join(LedgerTransaction, LedgerTransaction.id == Posting.txn_id)
         .join(Account, Account.id == Posting.account_id)
         .where(Account.code == PAID_OUT)
-        .group_by(month)
+        .group_by(LedgerTransaction.period)
     )
     for m, cents in session.execute(query):
         row(m).paid_out = int(cents)
@@ -233,23 +224,37 @@ def csv_export(session: Session, flt: LedgerFilter) -> str:
     out = io.StringIO()
     writer = csvsafe.writer(out)
     writer.writerow(
-        ["txn_id", "occurred_at", "kind", "key", "memo", "account", "amount", "currency"]
+        [
+            "txn_id",
+            "occurred_at",
+            "period",
+            "kind",
+            "key",
+            "memo",
+            "account",
+            "account_name",
+            "amount",
+            "currency",
+        ]
     )
+    names = account_names(session, session.scalars(select(Account.code)))
     for txn in session.scalars(query):
-        writer.writerows(_posting_rows(txn))
+        writer.writerows(_posting_rows(txn, names))
     return out.getvalue()
 
 
-def _posting_rows(txn: LedgerTransaction) -> Iterable[list[object]]:
+def _posting_rows(txn: LedgerTransaction, names: dict[str, str]) -> Iterable[list[object]]:
     for p in txn.postings:
         amount: Decimal = Money(p.amount_cents, p.account.currency).decimal()
         yield [
             str(txn.id),
             txn.occurred_at.isoformat(),
+            txn.period,
             txn.kind,
             txn.key,
             txn.memo,
             p.account.code,
+            names.get(p.account.code, p.account.name),
             amount,
             p.account.currency,
         ]

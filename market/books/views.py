@@ -8,7 +8,8 @@ from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
 from market.auth import admin_blueprint, public
-from market.books import reports
+from market.books import feed, reports
+from market.books.names import account_names
 from market.webdb import get_session, stale_ok
 
 bp = Blueprint("ledger", __name__)
@@ -20,6 +21,34 @@ admin_bp = admin_blueprint("admin_ledger", __name__, "/ledger")
 @stale_ok
 def books() -> ResponseReturnValue:
     return render_template("ledger/books.html", books=reports.books(get_session()))
+
+
+def _month() -> str:
+    """The ?month= filter, or a 400 naming the format (the domain error handler)."""
+    return feed.check_month(request.args.get("month", "")[:16])
+
+
+@bp.route("/books/transactions")
+@public
+@stale_ok
+def transactions() -> ResponseReturnValue:
+    number = request.args.get("page", 1, type=int)
+    page = feed.feed_page(get_session(), number, _month(), per_page=feed.PER_PAGE)
+    return render_template("ledger/feed.html", feed=page)
+
+
+@bp.route("/books/transactions.csv")
+@public
+@stale_ok
+def transactions_csv() -> ResponseReturnValue:
+    month = _month()
+    body = "".join(feed.csv_lines(get_session(), month))
+    name = f"softcoop-transactions{'-' + month if month else ''}.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _date(name: str) -> date | None:
@@ -43,9 +72,11 @@ def ledger() -> ResponseReturnValue:
     session = get_session()
     flt = _filter()
     rows, page, pages = reports.transactions(session, flt, request.args.get("page", 1, type=int))
+    accounts = reports.accounts(session)
     return render_template(
         "ledger/admin_ledger.html",
-        accounts=reports.accounts(session),
+        accounts=accounts,
+        names=account_names(session, [a.code for a in accounts]),
         kinds=reports.kinds(session),
         rows=rows,
         page=page,

@@ -17,7 +17,7 @@ from market.db import utcnow
 from market.deals import demand, groupbuy, links, negotiation
 from market.deals.forms import DealForm, EmptyForm, LinkForm, NoteForm, OfferForm, RatifyForm
 from market.deals.models import Deal, WantRequest
-from market.deals.read import deal_view, offer_view
+from market.deals.read import admin_limit, deal_view, offer_view
 from market.deals.settle import settle_deal
 from market.deals.states import Actor, Status
 from market.deals.tiers import TierError
@@ -110,6 +110,8 @@ def _detail(
     page = render_template(
         "deals/admin_detail.html",
         view=deal_view(session, deal, seats),
+        limit=admin_limit(session, deal, cfg["RATIFY_ABOVE_CENTS"], cfg["CURRENCY"]),
+        quorum_bp=cfg["MONEY_QUORUM_BP"],
         demand=demand.demand_for(session, deal, cfg["MONTHLY_FEE_CENTS"], cfg["OPS_SHARE_BP"]),
         offers=[offer_view(o) for o in negotiation.offers_of(session, deal)],
         history=negotiation.history_of(session, deal),
@@ -249,6 +251,7 @@ def ratify(deal_id: int) -> ResponseReturnValue:
             deal,
             form.closes_at.data.replace(tzinfo=UTC),
             current_app.config["CURRENCY"],
+            quorum_bp=current_app.config["MONEY_QUORUM_BP"],
         )
     except DomainError as exc:
         return _detail(deal, error=exc.message, status=exc.status_code)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog.models import Channel
+from catalog.models import Channel, ChannelKind
 from market.db import utcnow
 from market.deals.models import Deal, Want, WantRequest
 from market.deals.states import Status
@@ -48,7 +48,7 @@ def ask_for(
     now = now or utcnow()
     _require_good_standing(member, now)
     channel = session.get(Channel, channel_id)
-    if channel is None or not channel.active:
+    if channel is None or not channel.active or channel.kind != ChannelKind.BUNDLE:
         raise DomainError("Choose one of the co-op's channels.")
     clean_title = _clean(title, "name of the software", MAX_TITLE, True)
     same = session.scalar(
@@ -174,7 +174,7 @@ def demand_per_channel(session: Session) -> list[ChannelDemand]:
         select(Channel.id, Channel.name, requests.c.n, wants.c.n)
         .outerjoin(requests, requests.c.channel_id == Channel.id)
         .outerjoin(wants, wants.c.channel_id == Channel.id)
-        .where(Channel.active.is_(True))
+        .where(Channel.active.is_(True), Channel.kind == ChannelKind.BUNDLE.value)
         .order_by(func.coalesce(wants.c.n, 0).desc(), Channel.name)
     )
     return [

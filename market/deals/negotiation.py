@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import Channel, Product, ProductKind, Vendor
+from catalog.models import Channel, ChannelKind, Product, ProductKind, Vendor
 from catalog.services import leader_ids
 from market.db import utcnow
 from market.deals.models import Deal, DealEvent, DealOffer, VendorLink, WantRequest
+from market.deals.notices import after_move
 from market.deals.states import Actor, Status, apply_move, check_move
 from market.deals.tiers import Tier, TierError, cost_cents, from_json, to_json, validate_tiers
 from market.errors import Conflict, DomainError, Forbidden, NotFound
@@ -54,6 +55,8 @@ def _check_input(session: Session, data: DealInput, now: datetime) -> Product:
     channel = session.get(Channel, data.channel_id)
     if channel is None or not channel.active:
         raise DomainError("Choose the channel whose budget pays for the deal.")
+    if channel.kind != ChannelKind.BUNDLE:
+        raise DomainError("The acquisition reserve pays no deals: only a decision spends it.")
     if data.want_request_id is not None and session.get(WantRequest, data.want_request_id) is None:
         raise DomainError("That member request does not exist.")
     if not 1 <= data.seats_wanted <= 1_000_000:
@@ -197,6 +200,7 @@ def make_offer(
     word = "Offer" if party is Actor.VENDOR else "Counter-offer"
     note = f"{word} #{offer.id}: " + describe_tiers(tiers) + f", minimum {terms.min_seats} seats"
     apply_move(session, deal, target, party, member_id=offer.member_id, note=note, ip=ip, now=now)
+    after_move(session, deal, target, party, describe_tiers(tiers))
     return offer
 
 
@@ -251,16 +255,17 @@ def require_ratified(
     ratify_above: int,
     currency: str = "usd",
 ) -> None:
-    """Refuse when the cost is above the admins' limit and members have not ratified these
-    exact terms (tiers, minimum, term) at no more than the total commitment they agreed."""
-    if cost <= ratify_above:
+    """Refuse when the total commitment (monthly cost x term) is above the admins' limit and
+    members have not ratified these exact terms (tiers, minimum, term) at no more than the
+    total commitment they agreed."""
+    if cost * offer.term_months <= ratify_above:
         return
     from market.proposals.models import Proposal
     from market.proposals.results import proposal_passed
 
-    money = Money(cost, currency).format
     why = (
-        f"This deal costs {money()} a month, above the "
+        f"This deal commits {Money(cost * offer.term_months, currency).format()} in all "
+        f"({Money(cost, currency).format()} a month for {offer.term_months} months), above the "
         f"{Money(ratify_above, currency).format()} that admins may agree alone; the members "
         "must ratify it first."
     )
@@ -315,6 +320,7 @@ def accept(
         ip=ip,
         now=now,
     )
+    after_move(session, deal, Status.ACCEPTED, party)
     return offer
 
 
@@ -345,10 +351,16 @@ def end_negotiation(
         ip=ip,
         now=now,
     )
+    after_move(session, deal, target, party)
 
 
 def start_ratification(
-    session: Session, admin: Member, deal: Deal, closes_at: datetime, currency: str
+    session: Session,
+    admin: Member,
+    deal: Deal,
+    closes_at: datetime,
+    currency: str,
+    quorum_bp: int | None = None,
 ) -> int:
     """Put the deal's latest terms to the members as a ratification proposal; its id."""
     from market.proposals.services import start_proposal
@@ -379,5 +391,6 @@ def start_ratification(
         subject_kind="deal",
         subject_id=deal.id,
         terms=terms,
+        quorum_bp=quorum_bp,
     )
     return proposal.id

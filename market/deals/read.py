@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Channel, Product, Vendor
 from market.deals.models import Deal, DealOffer
-from market.deals.negotiation import latest_offer
+from market.deals.negotiation import latest_offer, offer_cost, require_ratified, seats_to_price
 from market.deals.states import LABELS, Status
 from market.deals.tiers import Tier, TierError, cost_cents, from_json, tier_for
+from market.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,38 @@ def deal_view(session: Session, deal: Deal, seats: int | None = None) -> DealVie
         cost = deal.cost_cents
     label = LABELS.get(Status(deal.status), deal.status)
     return DealView(deal, vendor, product, channel, label, terms, price_seats, per_seat, cost)
+
+
+@dataclass(frozen=True)
+class AdminLimit:
+    """The admins' limit for agreeing a deal alone, against this offer's total commitment."""
+
+    limit_cents: int
+    monthly_cents: int
+    months: int
+    total_cents: int
+    needs_members: bool
+    status: str  # why it may or may not be accepted now, in words
+
+
+def admin_limit(
+    session: Session, deal: Deal, ratify_above: int, currency: str
+) -> AdminLimit | None:
+    """What the deal page says before accepting: the limit, the total, whether members decide."""
+    offer = (
+        session.get(DealOffer, deal.accepted_offer_id)
+        if deal.accepted_offer_id
+        else latest_offer(session, deal)
+    )
+    if offer is None:
+        return None
+    monthly = offer_cost(offer, seats_to_price(deal, offer))
+    total = monthly * offer.term_months
+    status = "Within the limit: admins may accept it alone."
+    if total > ratify_above:
+        try:
+            require_ratified(session, deal, offer, monthly, ratify_above, currency)
+            status = "Above the limit, and the members ratified these terms: it may be accepted."
+        except DomainError as exc:
+            status = exc.message
+    return AdminLimit(ratify_above, monthly, offer.term_months, total, total > ratify_above, status)

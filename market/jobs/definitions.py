@@ -38,11 +38,15 @@ from market.jobs.calendar import (
     next_day,
     next_month_start,
 )
+from market.jobs.notices import run_notices
 from market.ledger.services import check_books
 from market.members.models import Member, MemberStatus
 from market.notifications.delivery import send_pending
 from market.proposals.models import Proposal
 from market.proposals.services import close_due
+from market.reserve.jobs import settle_closed
+from market.reserve.models import ReserveSpend, SpendStatus
+from market.reserve.spending import due_spends
 from market.webdb import database
 
 Progress = Callable[[str], None]
@@ -295,6 +299,27 @@ def _proposals_next(session: Session, now: datetime) -> datetime | None:
     )
 
 
+def _reserve(app: Flask, target: int | None, now: datetime, _p: Progress) -> str:
+    return " ".join(settle_closed(database(app), now, target))
+
+
+def _reserve_due(session: Session, now: datetime) -> list[Due]:
+    return [(f"spend-{sid}", sid) for sid in due_spends(session, now)]
+
+
+def _reserve_next(session: Session, now: datetime) -> datetime | None:
+    return session.scalar(
+        select(func.min(Proposal.closes_at))
+        .join(ReserveSpend, ReserveSpend.proposal_id == Proposal.id)
+        .where(ReserveSpend.status == SpendStatus.PENDING, Proposal.closes_at > now)
+    )
+
+
+def _notices(app: Flask, _t: int | None, now: datetime, _p: Progress) -> str:
+    with database(app).transaction() as session:
+        return run_notices(session, now)
+
+
 def _send(app: Flask, _t: int | None, _now: datetime, _p: Progress) -> str:
     report = send_pending(app)
     if report.failed:
@@ -324,6 +349,10 @@ JOBS: dict[str, Job] = {
             _settle, _settle_due, _settle_next),
         Job("proposals.close", "Close proposals", "at each proposal's closing time",
             _proposals, _proposals_due, _proposals_next),
+        Job("reserve.settle", "Book passed reserve spending", "at each spending decision's close",
+            _reserve, _reserve_due, _reserve_next),
+        Job("notifications.notices", "Tell members about rounds and grace periods",
+            "every 10 minutes", _notices, _every(10), _every_next(10)),
         Job("notifications.send", "Send emails", "every minute",
             _send, _every(1), _every_next(1)),
         Job("dues.replay", "Replay parked Stripe events", "every 5 minutes",

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 RESEND_AFTER = timedelta(minutes=5)
 # Succeeded runs of the every-few-minutes jobs are kept this long.
 KEEP_ROUTINE = timedelta(days=7)
-ROUTINE = ("notifications.send", "dues.replay")
+ROUTINE = ("notifications.send", "notifications.notices", "dues.replay")
 
 
 @dataclass

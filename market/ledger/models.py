@@ -16,7 +16,7 @@ class Account(Base):
     __tablename__ = "account"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "pool:2026-11"
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "pool:YYYY-MM"
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(16))  # clearing, pool, reserve, channel, vendor, paid
     currency: Mapped[str] = mapped_column(String(3))
@@ -37,6 +37,9 @@ class LedgerTransaction(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     memo: Mapped[str] = mapped_column(String(255))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The month ('YYYY-MM') the money is for: an invoice's month, a round's, the month a
+    # payout pays for (often the month before it was sent). The Books group by it.
+    period: Mapped[str] = mapped_column(String(7), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     postings: Mapped[list[Posting]] = relationship(

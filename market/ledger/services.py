@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
+from market.clock import period_of
 from market.db import utcnow
 from market.errors import DomainError
 from market.ledger.models import Account, LedgerTransaction, Posting
@@ -41,9 +42,16 @@ _POSTING = cast(Table, Posting.__table__)
 CLEARING = "clearing:stripe"
 RESERVE = "reserve:ops"
 PAID_OUT = "paid:out"
+# What members voted into the acquisition reserve; it leaves only by a passed decision.
+ACQUISITION = "reserve:acquisition"
 
-_NAMES = {CLEARING: "Stripe clearing", RESERVE: "Operations reserve", PAID_OUT: "Paid out"}
-_KINDS = {CLEARING: "clearing", RESERVE: "reserve", PAID_OUT: "paid"}
+_NAMES = {
+    CLEARING: "Stripe clearing",
+    RESERVE: "Operations reserve",
+    PAID_OUT: "Paid out",
+    ACQUISITION: "Acquisition reserve",
+}
+_KINDS = {CLEARING: "clearing", RESERVE: "reserve", PAID_OUT: "paid", ACQUISITION: "acquisition"}
 
 
 def pool_code(month: str) -> str:
@@ -124,8 +132,11 @@ def post(
     moves: Sequence[Move],
     currency: str,
     occurred_at: datetime | None = None,
+    period: str | None = None,
 ) -> LedgerTransaction | None:
     """Book one transaction made of moves; None (and nothing written) if `key` was booked.
+
+    `period` is the month the money is for ('YYYY-MM'); by default the month it occurred.
 
     Four statements on the usual path (this is the hot path of every paid invoice): the
     transaction row, its accounts locked in id order, the postings, the balances.
@@ -133,11 +144,19 @@ def post(
     changes = _changes(moves)
     now = utcnow()
     occurred = occurred_at or now
+    period = period or period_of(occurred)
     # Core statements on the session's connection: no ORM layer to go through on this path.
     conn = session.connection()
     txn_id = conn.execute(
         _txn_insert(conn.dialect.name),
-        {"key": key, "kind": kind, "memo": memo[:255], "occurred_at": occurred, "created_at": now},
+        {
+            "key": key,
+            "kind": kind,
+            "memo": memo[:255],
+            "occurred_at": occurred,
+            "period": period,
+            "created_at": now,
+        },
     ).scalar()
     if txn_id is None:
         return None  # booked before: the effect of an event happens once
@@ -148,7 +167,7 @@ def post(
     conn.execute(_postings_insert(len(deltas)), {"txn_id": txn_id, **params})
     conn.execute(_balance_update(len(deltas)), params)
     _forget_balances(session, [account_id for account_id, _ in deltas])
-    return _attach(session, txn_id, key, kind, memo[:255], occurred, now)
+    return _attach(session, txn_id, key, kind, memo[:255], occurred, period, now)
 
 
 # The statements of post(), built once: building and cache-keying a statement on every
@@ -273,6 +292,7 @@ def _attach(
     kind: str,
     memo: str,
     occurred_at: datetime,
+    period: str,
     created_at: datetime,
 ) -> LedgerTransaction:
     """The transaction just inserted, as an ORM object, without reading it back.
@@ -285,7 +305,13 @@ def _attach(
         session.refresh(stale)
         return stale  # type: ignore[no-any-return]
     txn = LedgerTransaction(
-        id=txn_id, key=key, kind=kind, memo=memo, occurred_at=occurred_at, created_at=created_at
+        id=txn_id,
+        key=key,
+        kind=kind,
+        memo=memo,
+        occurred_at=occurred_at,
+        period=period,
+        created_at=created_at,
     )
     make_transient_to_detached(txn)
     session.add(txn)

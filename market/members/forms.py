@@ -91,3 +91,27 @@ class MemberAdminForm(FlaskForm):
     member_class = SelectField(
         "Class", choices=[SelectChoice("consumer", "Consumer"), SelectChoice("worker", "Worker")]
     )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=256)])
+    understood = BooleanField(
+        "I understand: my account, name, email and inbox are erased, my licences go back, "
+        "and this cannot be undone.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    new = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=MAX_PASSWORD)],
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new", message="The passwords do not match.")],
+    )

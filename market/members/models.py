@@ -63,6 +63,10 @@ class Member(Base):
     # unless the member turns it on: the co-op's address never carries a member's words
     # to someone who did not ask for them.
     email_member_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the member proved they read this address (a link sent to it); None: not yet.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Set when the member deleted their account: the row stays, their personal data does not.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     # flask-login protocol
     is_active = True

@@ -19,6 +19,9 @@ def send(limit: int) -> None:
     report = send_pending(app, limit)
     click.echo(f"notifications: {report.sent} sent, {len(report.failed)} failed.")
     for message_id, error in report.failed:
-        click.echo(f"  message {message_id}: {error}", err=True)
+        given_up = " (given up: too many attempts)" if message_id in report.gave_up else ""
+        click.echo(f"  message {message_id}: {error}{given_up}", err=True)
+    if report.digests:
+        click.echo(f"notifications: {report.digests} daily digest(s) composed.")
     if report.failed:
         raise SystemExit(1)

@@ -16,12 +16,20 @@ from datetime import datetime
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from market.db import utcnow
 from market.errors import NotFound
 from market.members.models import Member
-from market.notifications.models import Notification, OutboxMessage
+from market.notifications.kinds import BY_NAME, choosable
+from market.notifications.models import (
+    EmailSuppression,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    OutboxMessage,
+)
 
 INBOX_PAGE = 100
 
@@ -121,24 +129,59 @@ def notify_many(
     *,
     quote: Quote | None = None,
     base_url: str | None = None,
+    event_key: str | None = None,
 ) -> list[Notification]:
-    """notify() for many members at once (one flush).
+    """notify() for many members at once (one flush), as each member chose to be told.
 
-    `subject` and `body` are the co-op's words; a member's words go in `quote`.
+    `subject` and `body` are the co-op's words; a member's words go in `quote`. With an
+    `event_key`, each member is told about that event once, however often this runs. The
+    inbox item is always written (hidden when the member turned the kind off in the inbox)
+    so the key holds; the email goes out now, waits for the daily digest, or not at all.
     """
     base = _base_url(base_url)
-    everyone = list(members)
+    listed = list(members)
+    args = (kind, subject, body, link, quote, base, event_key)
+    if event_key is None:
+        return _add(session, listed, *args)
+    try:
+        with session.begin_nested():  # a concurrent run may tell some of them first
+            return _add(session, _not_yet_told(session, listed, event_key), *args)
+    except IntegrityError:
+        return _add(session, _not_yet_told(session, listed, event_key), *args)
+
+
+def _add(
+    session: Session,
+    everyone: list[Member],
+    kind: str,
+    subject: str,
+    body: str,
+    link: str | None,
+    quote: Quote | None,
+    base: str,
+    event_key: str | None,
+) -> list[Notification]:
+    if not everyone:
+        return []
+    choices = preferences_for(session, [m.id for m in everyone], kind)
+    digests = digest_members(session, [m.id for m in everyone])
     inbox_subject, inbox_body = _inbox_text(subject, body, quote)
     made = []
     for member in everyone:
+        want_inbox, want_email = choices.get(member.id, (True, True))
         note = Notification(
             member_id=member.id,
             kind=kind[:40],
             subject=inbox_subject[:200],
             body=inbox_body,
             link=link,
+            event_key=event_key,
+            shown=want_inbox,
         )
         session.add(note)
+        made.append(note)
+        if not want_email:
+            continue
         mail_subject, mail_body = _email_text(
             subject, body, quote, _quotes_for(member, quote, len(everyone))
         )
@@ -147,11 +190,81 @@ def notify_many(
                 to_email=member.email,
                 subject=" ".join(mail_subject.split())[:200],  # one header line, always
                 body=_email_body(member, mail_body, link, base),
+                member_id=member.id,
+                kind=kind[:40],
+                held_for_digest=member.id in digests and choosable(kind),
             )
         )
-        made.append(note)
     session.flush()
     return made
+
+
+def queue_email(session: Session, to_email: str, subject: str, body: str) -> OutboxMessage:
+    """Queue one email to an address: no inbox copy, no preferences (account security)."""
+    message = OutboxMessage(to_email=to_email, subject=" ".join(subject.split())[:200], body=body)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _not_yet_told(session: Session, members: list[Member], event_key: str | None) -> list[Member]:
+    if event_key is None:
+        return members
+    told = set(
+        session.scalars(select(Notification.member_id).where(Notification.event_key == event_key))
+    )
+    return [m for m in members if m.id not in told]
+
+
+def preferences_for(
+    session: Session, member_ids: list[int], kind: str
+) -> dict[int, tuple[bool, bool]]:
+    """(inbox, email) for each member who chose something about this kind."""
+    if not choosable(kind) or not member_ids:
+        return {}
+    default_email = BY_NAME[kind].email
+    rows = session.execute(
+        select(
+            NotificationPreference.member_id,
+            NotificationPreference.inbox,
+            NotificationPreference.email,
+        ).where(NotificationPreference.kind == kind)
+    ).all()
+    chosen = {mid: (inbox, email) for mid, inbox, email in rows}
+    return {mid: chosen.get(mid, (True, default_email)) for mid in member_ids}
+
+
+def digest_members(session: Session, member_ids: list[int]) -> set[int]:
+    """Which of these members take their email as one daily digest."""
+    if not member_ids:
+        return set()
+    query = select(NotificationSettings.member_id).where(NotificationSettings.digest)
+    wanted = set(member_ids)
+    return {mid for mid in session.scalars(query) if mid in wanted}
+
+
+def email_address(
+    session: Session,
+    to_email: str,
+    kind: str,
+    subject: str,
+    body: str,
+    *,
+    greeting: str = "Hello,",
+) -> OutboxMessage | None:
+    """Queue an email to someone who is not a member (a vendor); None if they opted out."""
+    address = to_email.strip()
+    if not address or session.get(EmailSuppression, address.lower()) is not None:
+        return None
+    message = OutboxMessage(
+        to_email=address,
+        subject=" ".join(subject.split())[:200],
+        body="\n".join([greeting, "", body, "", "— Commons Software Co-op"]),
+        kind=kind[:40],
+    )
+    session.add(message)
+    session.flush()
+    return message
 
 
 def set_email_member_text(session: Session, member: Member, on: bool) -> None:
@@ -163,7 +276,7 @@ def set_email_member_text(session: Session, member: Member, on: bool) -> None:
 def unread_count(session: Session, member: Member) -> int:
     """How many of the member's notifications are unread."""
     query = select(func.count()).where(
-        Notification.member_id == member.id, Notification.read_at.is_(None)
+        Notification.member_id == member.id, Notification.read_at.is_(None), Notification.shown
     )
     return session.scalar(query) or 0
 
@@ -172,7 +285,7 @@ def inbox(session: Session, member: Member, limit: int = INBOX_PAGE) -> list[Not
     """The member's most recent notifications, newest first."""
     query = (
         select(Notification)
-        .where(Notification.member_id == member.id)
+        .where(Notification.member_id == member.id, Notification.shown)
         .order_by(Notification.id.desc())
         .limit(limit)
     )
@@ -182,7 +295,7 @@ def inbox(session: Session, member: Member, limit: int = INBOX_PAGE) -> list[Not
 def get_notification_for_member(session: Session, member: Member, note_id: int) -> Notification:
     """One of the member's own notifications (someone else's is simply not found)."""
     note = session.get(Notification, note_id)
-    if note is None or note.member_id != member.id:
+    if note is None or note.member_id != member.id or not note.shown:
         raise NotFound("No such notification.")
     return note
 
@@ -208,7 +321,11 @@ def unsent_ids(session: Session, limit: int) -> list[int]:
     """Ids of outbox messages not yet sent, oldest first."""
     query = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.sent_at.is_(None))
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.gave_up_at.is_(None),
+            OutboxMessage.held_for_digest.is_(False),
+        )
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
@@ -223,10 +340,27 @@ def claim_message(session: Session, message_id: int, now: datetime) -> OutboxMes
     """
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.gave_up_at.is_(None),
+        )
         .values(sent_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get(OutboxMessage, message_id, populate_existing=True)
+
+
+def record_failure(session: Session, message_id: int, error: str, cap: int, now: datetime) -> bool:
+    """Count a failed send; give the message up at `cap` failures. True when given up."""
+    message = session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None or message.sent_at is not None:
+        return False
+    message.attempts += 1
+    message.last_error = error
+    if message.attempts >= cap:
+        message.gave_up_at = now
+    session.flush()
+    return message.gave_up_at is not None

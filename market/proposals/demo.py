@@ -9,7 +9,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from market.discussions.services import Subject, post_comment
 from market.members.models import Member
+from market.proposals.models import Proposal
 from market.proposals.services import close_due, start_proposal, take_position, write_outcome
 
 OPS_TITLE = "Raise the operations share to 12 % to fund support"
@@ -48,6 +50,27 @@ def _demo_members(session: Session, numbers: range, now: datetime) -> list[Membe
     return [m for m in found if m.in_good_standing(now)]
 
 
+DISCUSSION = [
+    "Could support be paid from the reserve's surplus first, for six months?",
+    "I blocked because the reserve already covers a year. "
+    "Six months from the surplus works for me.",
+    "Agreed. Let's see the numbers at the general meeting.",
+]
+
+
+def _demo_discussion(
+    session: Session, proposal: Proposal, author: Member, voters: list[Member], opened: datetime
+) -> None:
+    """The blocked proposal's thread: a question, the blocker's answer, a reply to it."""
+    subject = Subject("proposal", proposal.id, proposal.title, f"/decisions/{proposal.id}")
+    when = opened + timedelta(days=8, hours=2)
+    first = post_comment(session, voters[0], subject, DISCUSSION[0], now=when)
+    answer = post_comment(
+        session, voters[-1], subject, DISCUSSION[1], first.id, now=when + timedelta(hours=3)
+    )
+    post_comment(session, author, subject, DISCUSSION[2], answer.id, now=when + timedelta(hours=5))
+
+
 def chapter_decisions(app: Flask, session: Session, rng: random.Random, now: datetime) -> None:
     """A decision: the 12 % operations share (blocked, flagged for discussion) and one open."""
     people = _demo_members(session, range(0, 30), now)
@@ -68,6 +91,7 @@ def chapter_decisions(app: Flask, session: Session, rng: random.Random, now: dat
         take_position(session, member, ops, stance, reason, now=when)
     close_due(session, now=opened + timedelta(days=7, minutes=5))
     write_outcome(session, author, ops, OPS_OUTCOME, now=opened + timedelta(days=8))
+    _demo_discussion(session, ops, author, voters, opened)
 
     started = now - timedelta(days=2)
     learn = start_proposal(

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from market.proposals.models import Stance
@@ -40,6 +47,11 @@ class ProposalForm(FlaskForm):
             SelectChoice("closed", "Show results only after it closes"),
         ],
         default="open",
+    )
+    anonymous = BooleanField(
+        "Anonymous poll",
+        description="Positions are counted, but nobody (admins included) sees who took which "
+        "position or who took none. Each member sees and can change their own.",
     )
 
 

@@ -54,6 +54,9 @@ class Proposal(Base):
     body: Mapped[str] = mapped_column(Text)  # Markdown, sanitised when rendered
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     results_while_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An anonymous poll: positions are counted, but nobody (admins included) is shown who
+    # took which position or who took none; each member still sees their own.
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set once by `proposals close` when it has told the members (not what makes it closed).
     close_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -66,6 +69,11 @@ class Proposal(Base):
     # The exact terms a ratification puts to the members (a deal: offer id, tiers, minimum
     # seats, term, seats priced, monthly and total cents); accepting other terms needs another.
     terms: Mapped[Any] = mapped_column(JSON, default=None, nullable=True)
+    # Decisions that move money need a quorum: this share (basis points) of the members in
+    # good standing when the proposal opened (`quorum_base`, counted then) must take a
+    # position. Both None for other proposals.
+    quorum_bp: Mapped[int | None] = mapped_column(Integer, default=None)
+    quorum_base: Mapped[int | None] = mapped_column(Integer, default=None)
 
     def is_open(self, now: datetime) -> bool:
         """Members may take positions until the closing time."""

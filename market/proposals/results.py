@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from market.db import utcnow
+from market.discussions.services import Activity, activity
 from market.members.models import Member, good_standing
 from market.proposals.models import Position, PositionChange, Proposal, Stance
 
@@ -40,6 +41,38 @@ class Results:
     eligible: int  # members in good standing now
     voted_eligible: int  # of those, how many hold a position
     turnout_percent: int  # rounded half up
+    quorum: Quorum | None = None  # decisions that move money
+
+
+@dataclass(frozen=True)
+class Quorum:
+    """How many members must take a position for a money decision to count, and how many have."""
+
+    share_bp: int  # of the members in good standing when the proposal opened
+    base: int  # how many were in good standing then
+    needed: int
+    taken: int  # members holding a position now (each was in good standing when taking it)
+
+    @property
+    def reached(self) -> bool:
+        """Whether enough members have taken a position."""
+        return self.taken >= self.needed
+
+
+def quorum_needed(share_bp: int, base: int) -> int:
+    """Members needed: share_bp of base, rounded up, and at least one."""
+    return max(1, -(-share_bp * base // 10_000))
+
+
+def quorum_of(session: Session, proposal: Proposal) -> Quorum | None:
+    """The proposal's quorum with the count so far (None: it needs no quorum)."""
+    if proposal.quorum_bp is None:
+        return None
+    base = proposal.quorum_base or 0
+    taken = session.scalar(
+        select(func.count()).select_from(Position).where(Position.proposal_id == proposal.id)
+    )
+    return Quorum(proposal.quorum_bp, base, quorum_needed(proposal.quorum_bp, base), taken or 0)
 
 
 def _counts(session: Session, proposal: Proposal) -> dict[str, int]:
@@ -95,6 +128,8 @@ def results(
     visible = not is_open or proposal.results_while_open
     counts = _counts(session, proposal)
     eligible, voted_eligible, not_voted = _turnout(session, proposal, now)
+    if proposal.anonymous:
+        names = False  # counts and turnout only, for everyone (admins too)
     if not names:
         not_voted = []
     return Results(
@@ -108,6 +143,7 @@ def results(
         eligible=eligible,
         voted_eligible=voted_eligible,
         turnout_percent=(200 * voted_eligible + eligible) // (2 * eligible) if eligible else 0,
+        quorum=quorum_of(session, proposal),
     )
 
 
@@ -152,7 +188,7 @@ def ratification_passed(
 def proposal_passed(
     session: Session, proposal: Proposal, now: datetime | None = None
 ) -> tuple[bool, str]:
-    """Whether a proposal closed with agree > disagree and no block, and why (not)."""
+    """Whether a proposal closed with agree > disagree, no block and its quorum (if it has one)."""
     now = now or utcnow()
     if proposal.is_open(now):
         return (
@@ -166,12 +202,20 @@ def proposal_passed(
     blocks = counts.get(Stance.BLOCK.value, 0)
     if blocks:
         return False, f"The ratification proposal closed with {blocks} standing block(s)."
+    quorum = quorum_of(session, proposal)
+    if quorum is not None and not quorum.reached:
+        return (
+            False,
+            f"The proposal closed below its quorum: {quorum.taken} of the {quorum.needed} "
+            "members needed took a position.",
+        )
     if agree <= disagree:
         return (
             False,
             f"The ratification proposal closed with {agree} agree and {disagree} disagree.",
         )
-    return True, f"Ratified: {agree} agree, {disagree} disagree, no block."
+    reached = f", quorum {quorum.taken} of {quorum.needed}" if quorum is not None else ""
+    return True, f"Ratified: {agree} agree, {disagree} disagree, no block{reached}."
 
 
 @dataclass(frozen=True)
@@ -182,6 +226,8 @@ class ProposalSummary:
     author_name: str
     is_open: bool
     flagged: bool  # closed with a standing block (only said once results are visible)
+    comments: int = 0
+    last_activity: datetime | None = None  # the newest comment (or the proposal's start)
 
 
 def list_proposals(
@@ -206,7 +252,15 @@ def list_proposals(
             .distinct()
         )
     )
+    talk = activity(session, "proposal", [p.id for p, _ in open_rows] + closed_ids)
+    none = Activity(0, None)
     return (
-        [ProposalSummary(p, name, True, False) for p, name in open_rows],
-        [ProposalSummary(p, name, False, p.id in blocked) for p, name in closed_rows],
+        [
+            ProposalSummary(p, name, True, False, *astuple(talk.get(p.id, none)))
+            for p, name in open_rows
+        ],
+        [
+            ProposalSummary(p, name, False, p.id in blocked, *astuple(talk.get(p.id, none)))
+            for p, name in closed_rows
+        ],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,18 +53,26 @@ def start_proposal(
     closes_at: datetime,
     *,
     results_while_open: bool = True,
+    anonymous: bool = False,
     subject_kind: str | None = None,
     subject_id: int | None = None,
     terms: dict[str, Any] | None = None,
+    quorum_bp: int | None = None,
     now: datetime | None = None,
 ) -> Proposal:
-    """Put a proposal to the members; subject_kind/id ties it to e.g. a deal to ratify."""
+    """Put a proposal to the members; subject_kind/id ties it to e.g. a deal to ratify.
+
+    `quorum_bp`: a decision that moves money counts only if this share of the members in
+    good standing now take a position (counted now, so the bar does not move).
+    """
     now = now or utcnow()
     _require_good_standing(author, now, "start a proposal")
     if (subject_kind is None) != (subject_id is None):
         raise DomainError("A ratification needs both what it ratifies and its id.")
-    if subject_kind is not None and not author.is_admin:
+    if subject_kind == "deal" and not author.is_admin:
         raise Forbidden("Only admins can put a deal to the members for ratification.")
+    if quorum_bp is not None and not 0 <= quorum_bp <= 10_000:
+        raise DomainError("A quorum is a share between 0 and 100 % of the members.")
     if closes_at.tzinfo is None:
         raise DomainError("The closing time needs a time zone.")
     if closes_at < now + MIN_OPEN:
@@ -75,14 +83,37 @@ def start_proposal(
         body=_text(body, "proposal", MAX_BODY),
         closes_at=closes_at,
         results_while_open=results_while_open,
+        anonymous=anonymous,
         subject_kind=subject_kind,
         subject_id=subject_id,
         terms=terms,
+        quorum_bp=quorum_bp,
+        quorum_base=None if quorum_bp is None else _members_in_good_standing(session, now),
         created_at=now,
     )
     session.add(proposal)
     session.flush()
+    _notify_new(session, proposal, author, now)
     return proposal
+
+
+def _members_in_good_standing(session: Session, now: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(Member).where(good_standing(now))) or 0
+
+
+def _notify_new(session: Session, proposal: Proposal, author: Member, now: datetime) -> None:
+    # Everyone in good standing hears of it (inbox; email only for those who chose it).
+    members = select(Member).where(good_standing(now), Member.id != author.id).order_by(Member.id)
+    notify_many(
+        session,
+        session.scalars(members),
+        "proposal.new",
+        "A new proposal is open",
+        f"A new proposal is open for positions until {proposal.closes_at:%d %b %Y %H:%M} UTC.",
+        _link(proposal),
+        quote=_title_quote(proposal, author),
+        event_key=f"proposal-{proposal.id}:new",
+    )
 
 
 def can_read_deliberation(member: Member, now: datetime | None = None) -> bool:

@@ -6,9 +6,12 @@ from datetime import UTC, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from market.auth import current_member
 from market.db import utcnow
+from market.discussions.services import Subject
+from market.discussions.views import thread_context
 from market.errors import DomainError
 from market.extensions import throttle
 from market.proposals import results as read
@@ -54,6 +57,7 @@ def new() -> ResponseReturnValue:
                 form.body.data or "",
                 form.closes_at.data.replace(tzinfo=UTC),  # the form says times are UTC
                 results_while_open=form.results.data == "open",
+                anonymous=bool(form.anonymous.data),
             )
         except DomainError as exc:
             form.form_errors.append(exc.message)
@@ -89,8 +93,17 @@ def _detail(
         and services.can_write_outcome(member, proposal),
         labels=STANCE_LABELS,
         block_explained=services.BLOCK_EXPLAINED,
+        **thread_context("proposal", proposal.id),
     )
     return page, status
+
+
+def proposal_subject(session: Session, proposal_id: int) -> Subject | None:
+    """A proposal as the subject of its discussion thread."""
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None:
+        return None
+    return Subject("proposal", proposal.id, proposal.title, f"/decisions/{proposal.id}")
 
 
 def proposal_author(proposal: Proposal) -> str:
@@ -136,7 +149,10 @@ def history(proposal_id: int) -> ResponseReturnValue:
     session = get_session()
     names = _names()
     visible = read.results(session, proposal).visible
-    changes = read.history(session, proposal) if visible and names else []
+    # An anonymous poll's history would say who took which position: counts only.
+    changes = (
+        read.history(session, proposal) if visible and names and not proposal.anonymous else []
+    )
     return render_template(
         "proposals/history.html",
         proposal=proposal,
@@ -144,6 +160,7 @@ def history(proposal_id: int) -> ResponseReturnValue:
         names=names,
         changes=changes,
         labels=STANCE_LABELS,
+        anonymous=proposal.anonymous,
     ), 200 if names else 403
 
 

@@ -50,9 +50,12 @@ def test_my_receipts_lists_receipt_salt_and_its_line_in_the_file(
     [path] = audit_dir.glob("*.csv")
     lines = path.read_text().splitlines()
     number = next(i for i, line in enumerate(lines, 1) if line.startswith(ballot.receipt))
-    assert f"line {number}</a>" in page
-    found = login(members[3]).get(f"/rounds/{rnd.id}/receipt?r={ballot.receipt}")
-    assert found.status_code == 200 and lines[number - 1] in found.get_data(as_text=True)
+    link = f"/rounds/{rnd.id}/receipt?r={ballot.receipt}"
+    assert f'href="{link}">see its line</a>' in page
+    found = login(members[3]).get(link)
+    text = found.get_data(as_text=True)
+    assert found.status_code == 200 and lines[number - 1] in text
+    assert f"line {number} of the" in text
 
 
 def test_every_receipt_is_found_on_its_own_line(
@@ -63,7 +66,8 @@ def test_every_receipt_is_found_on_its_own_line(
     lines = path.read_text().splitlines()
     for ballot in cast:
         found = receipts.find_receipt(session, rnd, audit_dir, ballot.receipt or "")
-        assert found is not None and lines[found.line_number - 1] == found.line
+        assert found is not None and found.line_number is not None
+        assert lines[found.line_number - 1] == found.line
         assert found.line.startswith(ballot.receipt or "")
     assert receipts.find_receipt(session, rnd, audit_dir, "0" * 64) is None
     assert receipts.find_receipt(session, rnd, audit_dir, "f" * 64) is None

@@ -18,11 +18,21 @@ from market.webdb import database
 from tests.support import LiveServer
 
 SHOTS = Path(__file__).resolve().parent.parent.parent / "instance" / "screenshots" / "phone"
-PUBLIC = ["/", "/catalogue", "/books", "/rounds/", "/login", "/signup"]
+PUBLIC = [
+    "/",
+    "/catalogue",
+    "/books",
+    "/books/transactions",
+    "/reserve/",
+    "/rounds/",
+    "/login",
+    "/signup",
+]
 MEMBER = [
     "/",
     "/catalogue",
     "/books",
+    "/books/transactions",
     "/rounds/",
     "/rounds/vote",
     "/rounds/my-dues",
@@ -35,7 +45,10 @@ MEMBER = [
     "/deal-ballots/",
     "/decisions/",
     "/decisions/new",
+    "/reserve/",
+    "/reserve/spend",
     "/inbox/",
+    "/inbox/settings",
     "/profile",
 ]
 

@@ -18,6 +18,7 @@ from market.clock import month_end, period_of, shift_period, utcnow
 from market.deals.models import Deal
 from market.ledger.services import balance, pool_code
 from market.members.models import Member
+from market.reserve.services import progress as reserve_progress
 
 
 def _text(client: FlaskClient, path: str) -> str:
@@ -63,3 +64,9 @@ def test_demo_lives_in_the_present(
     assert f"{month_name(current)}&#39;s budget vote" in home
     for month in months:
         assert month in listing
+
+    # The acquisition reserve: on the ballot, filled by the published rounds, with a target.
+    reserve = reserve_progress(session)
+    assert reserve is not None and reserve.on_ballot
+    assert 0 < reserve.balance_cents < reserve.target_cents
+    assert f"{reserve.percent} %" in home and "saved for a co-op owned platform" in home

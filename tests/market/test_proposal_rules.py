@@ -110,13 +110,16 @@ def test_close_notifies_once(app: Flask, session: Session) -> None:
     close_now(session, proposal)
     assert [p.id for p in close_due(session)] == [proposal.id]
     assert close_due(session) == []
-    notes = session.scalars(select(Notification).order_by(Notification.member_id)).all()
+    closing = Notification.kind == "proposal.closed"  # (not the new-proposal notices)
+    query = select(Notification).where(closing).order_by(Notification.member_id)
+    notes = session.scalars(query).all()
     assert [(n.member_id, n.kind) for n in notes] == [
         (author.id, "proposal.closed"),
         (voter.id, "proposal.closed"),
     ]
     assert "write its outcome" in notes[0].body
-    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+    mails = select(func.count()).where(OutboxMessage.kind == "proposal.closed")
+    assert session.scalar(mails) == 2
 
 
 def test_close_command(app: Flask, session: Session) -> None:

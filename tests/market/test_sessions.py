@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from market.members.models import Member
+from market.notifications.models import OutboxMessage
 from tests.market.factories import PASSWORD, login_as, make_member
 
 NEW_PASSWORD = "a brand new password"
@@ -75,6 +77,13 @@ def test_email_change_ends_every_other_session(app: Flask, session: Session) -> 
     here, other = _log_in(app, member), _log_in(app, member)
     renamed = here.post("/profile", data={"email": "moved@example.com", "display_name": "N"})
     assert renamed.status_code == 302
+    assert _logged_in(other)  # nothing ends until the new address confirms
+    body = session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.to_email == "moved@example.com")
+    ).one()
+    confirm = re.search(r"https?://[^/\s]+(/email/confirm/\S+)", body)
+    assert confirm is not None
+    assert here.get(confirm.group(1)).status_code == 302
     assert _logged_in(here) and not _logged_in(other)
     # A name change alone ends nothing.
     session.refresh(member)
