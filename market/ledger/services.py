@@ -396,6 +396,7 @@ def post_many(
                 "kind": b.kind,
                 "memo": b.memo[:255],
                 "occurred_at": occurred,
+                "period": period_of(occurred),  # as post(): the month it occurred
                 "created_at": now,
             }
             for b in bookings
