@@ -14,6 +14,7 @@ from market.deals.models import (
     WantRequest,
 )
 from market.discussions.models import Comment
+from market.filestore import StoredChunk, StoredFile
 from market.jobs.models import JobRun
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member, MemberSession
@@ -58,5 +59,7 @@ __all__ = [
     "ReserveSpend",
     "ReserveTarget",
     "StripeCall",
+    "StoredChunk",
+    "StoredFile",
     "StripeEvent",
 ]

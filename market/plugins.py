@@ -44,6 +44,10 @@ class Background(Protocol):
         """Where a round's close job is: phase, percent, done."""
         ...
 
+    def progress(self, session: Any, job: str, target: int) -> dict[str, Any]:
+        """Where the newest run of a job for one target is: phase, percent, done, failed."""
+        ...
+
 
 def register_background(app: App, worker: Background) -> None:
     """Say who runs long work for this app (domains look it up with `background`)."""

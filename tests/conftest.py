@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from market import create_app
+from market import create_app, invariants
 from market.ledger.services import check_books
 from market.members.models import Member
 from market.webdb import database
@@ -63,7 +63,8 @@ def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
 def make_app(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Callable[..., Flask]]:
     """Build apps whose every write is rolled back at the end of the test.
 
-    Before the rollback, the books are checked (every test that touches money is audited).
+    Before the rollback, every invariant every package registered is checked (the books
+    among them): a test that leaves the co-op in a state it must never be in fails.
     """
     conn = engine.connect()
     outer = conn.begin()
@@ -80,7 +81,10 @@ def make_app(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Callabl
     if outer.is_active and request.node.get_closest_marker("tampers_books") is None:
         with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
             problems = check_books(s)
-        assert problems == [], "books check failed after the test"
+            assert problems == [], "books check failed after the test"
+            if made:
+                broken = {k: v for k, v in invariants.run_all(made[0], s).items() if v}
+                assert broken == {}, f"invariants broken after the test: {broken}"
     outer.rollback()
     conn.close()
 
@@ -187,7 +191,8 @@ def page(browser: Any) -> Iterator[Any]:
 # test of that kind is slow without anyone remembering to mark it.
 SLOW_FIXTURES = {"live_database", "live_server", "browser", "page"}
 SLOW_MODULES = {"test_load_short.py", "test_demo_catalog.py", "test_deals_demo.py",
-                "test_proposals_demo.py", "test_demo.py", "test_public_privacy.py"}  # fmt: skip
+                "test_proposals_demo.py", "test_demo.py", "test_public_privacy.py",
+                "test_readyz_down.py", "test_drill_short.py"}  # fmt: skip
 
 
 def _off_its_backends(item: pytest.Item) -> bool:

@@ -68,6 +68,8 @@ LAYERS: list[tuple[str, list[str], bool]] = [
             "market.home",
             "market.invariants",
             "market.csvsafe",
+            "market.filestore",
+            "market.trace",
             "market.personal",
         ],
         False,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC
-from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -13,6 +12,7 @@ from catalog.services import list_channels
 from market.auth import admin_blueprint, current_member
 from market.clock import utcnow
 from market.dealballots import services
+from market.dealballots.audit import audit_dir
 from market.dealballots.closing import close_ballot
 from market.dealballots.forms import BallotForm, CloseForm
 from market.errors import DomainError
@@ -84,7 +84,7 @@ def close(ballot_id: int) -> ResponseReturnValue:
     report = close_ballot(
         session,
         ballot_id,
-        Path(current_app.config["AUDIT_DIR"]),
+        audit_dir(current_app.config),
         currency=current_app.config["CURRENCY"],
         now=utcnow(),
         early=True,

@@ -11,7 +11,9 @@ import hashlib
 import io
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +24,13 @@ from market import csvsafe
 from market.dealballots.models import DealBallot, DealBallotCandidate, DealBallotVote
 
 INCREMENT_UNIT = 1  # Add1U: one currency unit per voter, in minor units (see increment_of)
+
+
+def audit_dir(config: Mapping[str, Any]) -> Path:
+    """Where deal ballot audit files are kept: AUDIT_DIR, or instance/audit."""
+    from market.config import INSTANCE
+
+    return Path(config.get("AUDIT_DIR") or INSTANCE / "audit")
 
 
 def audit_path(audit_dir: Path, ballot: DealBallot, head: str) -> Path:

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from market.auth import current_member, public
 from market.clock import utcnow
 from market.dealballots import services
-from market.dealballots.audit import ensure_audit_file
+from market.dealballots.audit import audit_dir, ensure_audit_file
 from market.dealballots.forms import ApproveForm
 from market.dealballots.read import results_view
 from market.webdb import get_session
@@ -19,7 +19,7 @@ bp = Blueprint("deal_ballots", __name__, url_prefix="/deal-ballots")
 
 
 def _audit_dir() -> Path:
-    return Path(current_app.config["AUDIT_DIR"])
+    return audit_dir(current_app.config)
 
 
 @bp.route("/")

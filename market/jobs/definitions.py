@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -25,6 +24,7 @@ from catalog.models import Claim
 from market.billing import services as billing
 from market.billing import webhooks
 from market.clock import period_of
+from market.dealballots.audit import audit_dir
 from market.dealballots.closing import close_ballot, due_ballots
 from market.dealballots.models import DealBallot
 from market.deals.models import Deal
@@ -38,6 +38,7 @@ from market.jobs.calendar import (
     next_day,
     next_month_start,
 )
+from market.jobs.files import FILE_JOBS
 from market.jobs.notices import run_notices
 from market.ledger.services import check_books
 from market.members.models import Member, MemberStatus
@@ -49,7 +50,8 @@ from market.reserve.models import ReserveSpend, SpendStatus
 from market.reserve.spending import due_spends
 from market.webdb import database
 
-Progress = Callable[[str], None]
+# progress(phase) or progress(phase, percent): told between the job's transactions.
+Progress = Callable[..., None]
 Due = tuple[str, int | None]
 
 
@@ -105,7 +107,6 @@ def _close_rounds(app: Flask, target: int | None, now: datetime, progress: Progr
     db = database(app)
     with db.transaction() as session:
         ids = [target] if target is not None else [r for r, _ in _close_due(session, now)]
-    audit_dir = Path(app.config["AUDIT_DIR"])
     done = []
     for rid in ids:
         with db.transaction() as session:
@@ -113,7 +114,8 @@ def _close_rounds(app: Flask, target: int | None, now: datetime, progress: Progr
             if rnd.status == RoundStatus.PUBLISHED:  # another run got there first
                 done.append(f"round {rid}: already published")
                 continue
-        report = close_and_publish(db, int(rid), audit_dir, now, progress)
+        lease = timedelta(seconds=int(app.config.get("CLOSE_LEASE_SECONDS") or 15 * 60))
+        report = close_and_publish(db, int(rid), now, progress, lease)
         done.append(f"round {rid}: {report.status}, {report.ballots} ballots")
     return "; ".join(done) or "No round was due to close."
 
@@ -144,7 +146,7 @@ def _close_deal_ballots(app: Flask, target: int | None, now: datetime, _p: Progr
             report = close_ballot(
                 session,
                 int(bid),
-                Path(app.config["AUDIT_DIR"]),
+                audit_dir(app.config),
                 currency=app.config["CURRENCY"],
                 now=now,
                 early=target is not None,
@@ -233,8 +235,6 @@ def _every(minutes: int) -> Callable[[Session, datetime], list[Due]]:
 
 
 def _every_next(minutes: int) -> Callable[[Session, datetime], datetime | None]:
-    from datetime import timedelta
-
     def next_at(_session: Session, now: datetime) -> datetime | None:
         return floor_minutes(now, minutes) + timedelta(minutes=minutes)
 
@@ -357,5 +357,6 @@ JOBS: dict[str, Job] = {
             _send, _every(1), _every_next(1)),
         Job("dues.replay", "Replay parked Stripe events", "every 5 minutes",
             _replay, _every(5), _every_next(5)),
+        *(Job(*spec) for spec in FILE_JOBS),
     ]
 }  # fmt: skip

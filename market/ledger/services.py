@@ -343,18 +343,21 @@ def check_books(session: Session) -> list[str]:
         select(LedgerTransaction.id).where(~LedgerTransaction.postings.any())
     ).all()
     problems += [f"transaction {t} has no postings" for t in empty]
-    sums = dict(
-        session.execute(
-            select(Posting.account_id, func.sum(Posting.amount_cents)).group_by(Posting.account_id)
-        ).all()
-    )
-    for account in session.scalars(select(Account)):
-        actual = int(sums.get(account.id, 0))
-        if account.balance_cents != actual:
-            problems.append(
-                f"account {account.code} caches {account.balance_cents} "
-                f"but its postings sum to {actual}"
-            )
+    # Balances and postings compared in one statement, so one snapshot: read apart, a booking
+    # committed in between (PostgreSQL's READ COMMITTED) looked like a wrong balance and made
+    # a round's close under load refuse to start (found by the cluster drill).
+    posted = func.coalesce(func.sum(Posting.amount_cents), 0)
+    drifted = session.execute(
+        select(Account.code, Account.balance_cents, posted)
+        .outerjoin(Posting, Posting.account_id == Account.id)
+        .group_by(Account.id, Account.code, Account.balance_cents)
+        .having(Account.balance_cents != posted)
+        .order_by(Account.id)
+    ).all()
+    problems += [
+        f"account {code} caches {cached} but its postings sum to {int(actual)}"
+        for code, cached, actual in drifted
+    ]
     return problems
 
 

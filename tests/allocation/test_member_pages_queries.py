@@ -50,7 +50,7 @@ def _month(session: Session, app: Flask, audit_dir: Path, members: list[Member],
         pay_dues(session, member, period)
         vote(session, member, rnd, _split(session), now=when)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
 
 
 def _statements(app: Flask, client: FlaskClient) -> dict[str, int]:
@@ -86,4 +86,4 @@ def test_member_pages_cost_the_same_at_one_month_and_at_24(
     one = _statements(app, login(new, app.test_client()))
     many = _statements(app, login(old, app.test_client()))
     assert one == many
-    assert max(many.values()) <= 16, many
+    assert max(many.values()) <= 20, many  # the home page gathers a card from each package

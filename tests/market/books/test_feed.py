@@ -40,7 +40,7 @@ def _published(
     rnd, chans = open_round(session, period=period, now=when, channels=["=Ravens", "Owls"])
     vote(session, voter, rnd, {chans[0].id: 10_000}, now=when + timedelta(minutes=1))
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     return rnd, chans
 
 
@@ -203,3 +203,16 @@ def test_admin_ledger_and_its_csv_name_channel_accounts(
     named = {r["account"]: r["account_name"] for r in rows}
     assert named[channel_code(chans[0].id)] == "'=Ravens — owed"
     assert {r["period"] for r in rows} == {last_month}
+
+
+def test_the_csv_streams_in_batches_with_every_move_once(session: Session, last_month: str) -> None:
+    members = [make_member(session) for _ in range(5)]
+    for m in members:
+        pay_dues(session, m, last_month)
+    session.flush()
+    whole = "".join(feed.csv_lines(session, batch=1000))
+    pieces = list(feed.csv_lines(session, batch=2))
+    assert len(pieces) >= 3 and "".join(pieces) == whole
+    rows = list(csv.DictReader(io.StringIO(whole)))
+    assert len(rows) == 10  # each payment: to the pool and to the reserve
+    assert len({r["number"] for r in rows}) == 5
