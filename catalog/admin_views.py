@@ -23,7 +23,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
-from catalog import browse, services
+from catalog import browse, services, waitlist
 from catalog.forms import ChannelForm, KeyImportForm, ProductForm, VendorForm
 from catalog.imports import import_keys
 from catalog.models import Channel, Product, Vendor
@@ -32,7 +32,7 @@ from market.auth import admin_blueprint, current_member
 from market.errors import DomainError
 from market.filestore import StoredFile
 from market.money_web import percent
-from market.plugins import background
+from market.plugins import background, notifier
 from market.webdb import get_session
 
 bp = admin_blueprint("admin_catalog", __name__, "/catalog")
@@ -214,6 +214,7 @@ def product_edit(product_id: int | None) -> ResponseReturnValue:
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
+            waitlist.stock_arrived(session, saved, notifier(current_app))
             flash(f"Saved {saved.name}.", "success")
             return redirect(url_for("admin_catalog.stock"))
     title = f"Edit {product.name}" if product else "New product"
@@ -293,6 +294,7 @@ def import_keys_form(product_id: int) -> ResponseReturnValue:
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
+            waitlist.stock_arrived(session, product, notifier(current_app))
             status = 200 if result.imported or not result.rejected else 400
             return render_template(
                 "catalog/admin_import.html", form=form, product=product, result=result

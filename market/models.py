@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from market.billing.models import DuesAccount, DuesInvoice, StripeCall, StripeEvent
+from market.dealballots.models import DealBallot, DealBallotCandidate, DealBallotVote
 from market.deals.models import (
     Commitment,
     Deal,
@@ -37,6 +38,9 @@ __all__ = [
     "DuesInvoice",
     "Commitment",
     "Deal",
+    "DealBallot",
+    "DealBallotCandidate",
+    "DealBallotVote",
     "DealEvent",
     "DealOffer",
     "VendorLink",

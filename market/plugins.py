@@ -77,6 +77,23 @@ def notifier(app: App) -> Notifier:
     return app.extensions["softcoop.notify"]  # type: ignore[no-any-return]
 
 
+class ProductPointer(Protocol):
+    """A link another package offers a product's page: (text, url) or None."""
+
+    def __call__(self, session: Any, product_id: int) -> tuple[str, str] | None: ...
+
+
+def register_product_pointer(app: App, pointer: ProductPointer) -> None:
+    """Offer product pages a link (the deals package: the group buy running for a product)."""
+    app.extensions.setdefault("softcoop.product_pointers", []).append(pointer)
+
+
+def product_pointers(app: App, session: Any, product_id: int) -> list[tuple[str, str]]:
+    """Every link the registered packages offer this product's page."""
+    found = (p(session, product_id) for p in app.extensions.get("softcoop.product_pointers", []))
+    return [link for link in found if link is not None]
+
+
 class Mailer(Protocol):
     """Queue one email to an address, whatever the member's preferences (account security:
     a reset link, an address to confirm). The notifications package provides it."""

@@ -41,6 +41,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
     ("api (the JSON API calls the domains' services and read models)", ["market.api"], True),
     ("jobs (the monthly cycle runs the domains' services)", ["market.jobs"], True),
     ("read models", ["market.books"], True),
+    ("deal ballots (deals chosen by allocation's rules)", ["market.dealballots"], True),
     ("domains that use others", ["allocation", "market.deals", "market.reserve"], True),
     ("domains over the ledger, notices", ["market.billing", "market.proposals"], True),
     (

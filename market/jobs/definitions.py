@@ -24,6 +24,9 @@ from catalog.models import Claim
 from market.billing import services as billing
 from market.billing import webhooks
 from market.clock import period_of
+from market.dealballots.audit import audit_dir
+from market.dealballots.closing import close_ballot, due_ballots
+from market.dealballots.models import DealBallot
 from market.deals.models import Deal
 from market.deals.settle_run import run_settle
 from market.deals.states import Status
@@ -37,6 +40,7 @@ from market.jobs.calendar import (
 )
 from market.jobs.files import FILE_JOBS
 from market.jobs.notices import run_notices
+from market.ledger.services import check_books
 from market.members.models import Member, MemberStatus
 from market.notifications.delivery import send_pending
 from market.proposals.models import Proposal
@@ -129,6 +133,44 @@ def _close_next(session: Session, now: datetime) -> datetime | None:
     return session.scalar(select(func.min(Round.closes_at)).where(Round.status == RoundStatus.OPEN))
 
 
+def _close_deal_ballots(app: Flask, target: int | None, now: datetime, _p: Progress) -> str:
+    db = database(app)
+    with db.transaction() as session:
+        ids = [target] if target is not None else due_ballots(session, now)
+    done = []
+    for bid in ids:
+        with db.transaction() as session:
+            problems = check_books(session)
+            if problems:
+                raise RuntimeError("The books do not balance; not closing: " + "; ".join(problems))
+            report = close_ballot(
+                session,
+                int(bid),
+                audit_dir(app.config),
+                currency=app.config["CURRENCY"],
+                now=now,
+                early=target is not None,
+            )
+            problems = check_books(session)
+            if problems:  # raising rolls the whole close back
+                raise RuntimeError("The books would not balance: " + "; ".join(problems))
+        done.append(f"deal ballot {bid}: {report.status}, {report.ballots} ballots")
+    return "; ".join(done) or "No deal ballot was due to close."
+
+
+def _deal_ballots_due(session: Session, now: datetime) -> list[Due]:
+    rows = session.execute(
+        select(DealBallot.id, DealBallot.closes_at).where(
+            DealBallot.status == "open", DealBallot.closes_at <= now
+        )
+    ).all()
+    return [(f"deal-ballot-{bid}@{minute_slot(at)}", bid) for bid, at in rows]
+
+
+def _deal_ballots_next(session: Session, now: datetime) -> datetime | None:
+    return session.scalar(select(func.min(DealBallot.closes_at)).where(DealBallot.status == "open"))
+
+
 # ------------------------------------------------------------------ dues and licences
 
 
@@ -216,6 +258,7 @@ def _settle_due(session: Session, now: datetime) -> list[Due]:
         select(Deal.id).where(
             Deal.status == Status.ACCEPTED,
             Deal.settled_at.is_(None),
+            Deal.ballot_id.is_(None),  # a deal ballot's close settles its deals
             (Deal.deadline.is_(None)) | (Deal.deadline <= now),
         )
     ).all()
@@ -294,6 +337,9 @@ JOBS: dict[str, Job] = {
             _open_round, _open_due, _open_next),
         Job("rounds.close", "Close and publish rounds", "at each round's closing time",
             _close_rounds, _close_due, _close_next),
+        Job("deal_ballots.close", "Close and publish deal ballots",
+            "at each deal ballot's closing time",
+            _close_deal_ballots, _deal_ballots_due, _deal_ballots_next),
         Job("dues.lapse", "Lapse members past grace", "daily and at grace deadlines",
             _lapse, _lapse_due, _next_grace),
         Job("licences.reclaim", "Reclaim lapsed members' licences",
