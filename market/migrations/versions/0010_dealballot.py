@@ -1,7 +1,7 @@
 """deal ballots (candidates, approvals, published outcome) and product waitlists
 
 Revision ID: 0010_dealballot
-Revises: 0010_close
+Revises: 0010_api
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import market.db
 
 
 revision = "0010_dealballot"
-down_revision = "0010_close"
+down_revision = "0010_api"
 branch_labels = None
 depends_on = None
 
