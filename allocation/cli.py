@@ -1,4 +1,4 @@
-"""`flask --app market rounds open|close|recount`."""
+"""`flask --app market rounds open|close|audit-file|recount`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from allocation import audit, rounds
 from allocation import recount as recount_mod
-from allocation import rounds
 from allocation.closing import close_and_publish
 from allocation.models import Round, RoundResult, Rule
 from market.errors import DomainError
@@ -74,7 +74,7 @@ def close_cmd(which: str) -> None:
     with db.transaction() as session:
         rid = _round_id(session, which)
     try:
-        report = close_and_publish(db, rid, Path(current_app.config["AUDIT_DIR"]))
+        report = close_and_publish(db, rid)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(
@@ -83,6 +83,20 @@ def close_cmd(which: str) -> None:
     )
     for step, seconds in report.timings.items():
         click.echo(f"  {step:<10} {seconds:8.3f} s")
+
+
+@rounds_cli.command("audit-file")
+@click.argument("which")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def audit_file_cmd(which: str, out: Path) -> None:
+    """Write a published round's audit file (from the database's file store) to OUT."""
+    db = database()
+    with db.reader() as session:  # a read: storing a missing file takes its own transaction
+        rnd = session.get(Round, _round_id(session, which))
+        if rnd is None or not rnd.audit_head:
+            raise click.ClickException(f"Round {which} is not published.")
+        audit.save_copy(session, audit.ensure_stored(db, session, rnd), out)
+    click.echo(f"Wrote {out} (final hash {rnd.audit_head}).")
 
 
 @rounds_cli.command("recount")

@@ -4,6 +4,11 @@ Like Liberapay's payday: the round row is claimed with a lease (a second run is 
 while it lives), `status` is the stage (open → closing → closed → published) so a rerun
 picks up where a crashed run stopped, the booking is keyed `round:<id>:publish` so it
 happens once, and the books are checked before and after.
+
+Five phases, each in its own transaction: claim, tally (→ closed), book (the keyed
+transaction: a rerun books nothing), audit (the file into the database's store, with its
+final hash on the round) and publish (→ published, the books checked). A run killed in any
+of them leaves that phase undone and the phases before it done; the rerun skips those.
 """
 
 from __future__ import annotations
@@ -13,15 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, insert, or_, select, update
+from sqlalchemy import CursorResult, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from allocation.audit import record_channel_names, write_audit
 from allocation.histogram import outcome, weighted_histogram
-from allocation.models import Round, RoundResult, RoundStatus
+from allocation.models import Ballot, Round, RoundResult, RoundStatus
 from allocation.rounds import class_weights, round_channels
 from allocation.tally import ballots_by_class, counts_by_weight
 from catalog.models import Channel, ChannelKind
@@ -56,25 +60,29 @@ class CloseReport:
 def close_and_publish(
     db: Database,
     round_id: int,
-    audit_dir: Path,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    lease: timedelta = LEASE,
 ) -> CloseReport:
     """Run (or resume) the close of a round through to publication (`now`: when it happens).
 
-    `progress(phase)` is told each phase as it starts (claim, tally, book: booking, the
-    audit file and publication are one transaction), always
-    between transactions, so it may write in a transaction of its own even on SQLite.
+    `progress(phase)` is told each phase as it starts (claim, tally, book, audit, publish),
+    always between transactions, so it may write in a transaction of its own even on SQLite.
+    `lease`: how long the claim keeps a second run away (a crashed run's is taken up after).
     """
     step = progress or (lambda _phase: None)
     report = CloseReport(round_id=round_id)
     step("claim")
-    token = _claim(db, round_id, now or utcnow(), report)
+    token = _claim(db, round_id, now or utcnow(), report, lease)
     try:
         step("tally")
         _tally(db, round_id, report, now)
         step("book")
-        _publish(db, round_id, audit_dir, report, now)
+        _book_phase(db, round_id, report)
+        step("audit")
+        _audit_phase(db, round_id, report)
+        step("publish")
+        _publish(db, round_id, report, now)
     finally:
         _release(db, round_id, token)
     return report
@@ -92,7 +100,9 @@ def _books_ok(session: Session, when: str) -> None:
         raise DomainError(f"The books do not balance {when} the close: " + "; ".join(problems))
 
 
-def _claim(db: Database, round_id: int, now: datetime, report: CloseReport) -> str:
+def _claim(
+    db: Database, round_id: int, now: datetime, report: CloseReport, lease: timedelta = LEASE
+) -> str:
     """Take the lease and stop voting (the UPDATE waits for ballots being written)."""
     started = time.perf_counter()
     token = secrets.token_hex(16)
@@ -104,7 +114,7 @@ def _claim(db: Database, round_id: int, now: datetime, report: CloseReport) -> s
                 Round.status != RoundStatus.PUBLISHED,
                 or_(Round.close_lease_until.is_(None), Round.close_lease_until < now),
             )
-            .values(close_lease_until=now + LEASE, close_token=token)
+            .values(close_lease_until=now + lease, close_token=token)
             .execution_options(synchronize_session=False)
         )
         claimed = cast(CursorResult[Any], result).rowcount
@@ -190,8 +200,12 @@ def _tally(db: Database, round_id: int, report: CloseReport, now: datetime | Non
                 ],
             )
         rnd.status = RoundStatus.CLOSED.value
-        # Read the clock after the claim: every ballot accepted before it precedes closed_at.
-        rnd.closed_at = now or utcnow()
+        # Every ballot accepted before the claim precedes closed_at. The clock is read after
+        # the claim, but a job passes the moment its run started, which may come before a
+        # ballot the claim still let in (the cluster drill found one): never close earlier.
+        closed = now or utcnow()
+        last = session.scalar(select(func.max(Ballot.cast_at)).where(Ballot.round_id == rnd.id))
+        rnd.closed_at = max(closed, last) if last is not None else closed
         _timed(report, "rule", started)
 
 
@@ -234,20 +248,38 @@ def _book(session: Session, rnd: Round) -> None:
         )
 
 
-def _publish(
-    db: Database, round_id: int, audit_dir: Path, report: CloseReport, now: datetime | None
-) -> None:
-    """closed → published: book the outcome, write the audit file, check the books."""
+def _book_phase(db: Database, round_id: int, report: CloseReport) -> None:
+    """Book the outcome (keyed by the round: a rerun after a crash books nothing twice)."""
     with db.transaction() as session:
         rnd = session.get(Round, round_id)
         assert rnd is not None
         if rnd.status == RoundStatus.CLOSED:
             started = time.perf_counter()
             _book(session, rnd)
-            started = _timed(report, "book", started)
+            _timed(report, "book", started)
+
+
+def _audit_phase(db: Database, round_id: int, report: CloseReport) -> None:
+    """Write the audit file into the file store, once (a rerun finds it written)."""
+    with db.transaction() as session:
+        rnd = session.get(Round, round_id)
+        assert rnd is not None
+        if rnd.status == RoundStatus.CLOSED and not rnd.audit_head:
+            started = time.perf_counter()
             record_channel_names(session, rnd)
-            rnd.audit_head, rnd.audit_rows = write_audit(session, rnd, audit_dir)
-            started = _timed(report, "audit", started)
+            rnd.audit_head, rnd.audit_rows = write_audit(session, rnd)
+            _timed(report, "audit", started)
+
+
+def _publish(db: Database, round_id: int, report: CloseReport, now: datetime | None) -> None:
+    """closed → published: check the books and show the results."""
+    with db.transaction() as session:
+        rnd = session.get(Round, round_id)
+        assert rnd is not None
+        if rnd.status == RoundStatus.CLOSED:
+            started = time.perf_counter()
+            if not rnd.audit_head:  # cannot happen after _audit_phase; never publish without
+                raise DomainError(f"The {rnd.period} round has no audit file yet.")
             rnd.status = RoundStatus.PUBLISHED.value
             rnd.published_at = now or utcnow()
             _books_ok(session, "after")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
@@ -106,7 +105,6 @@ def _vote_month(
 def chapter_rounds(app: Flask, _session: Session, rng: random.Random, now: datetime) -> None:
     """Budget rounds: the last three months published (with payouts), this month's open."""
     db = database(app)
-    audit_dir = Path(app.config["AUDIT_DIR"])
     currency = app.config["CURRENCY"]
     with db.transaction() as session:
         chans = _channels(session)
@@ -123,7 +121,7 @@ def chapter_rounds(app: Flask, _session: Session, rng: random.Random, now: datet
             _vote_month(session, rng, rnd.id, chans, {nia} if nia else set(), voted)
             rid = rnd.id
         if period != current:
-            close_and_publish(db, rid, audit_dir, now=month_end(period))
+            close_and_publish(db, rid, now=month_end(period))
     _pay_channels(app, admin, past[-1], now)
 
 

@@ -10,16 +10,12 @@ from flask.typing import ResponseReturnValue
 from allocation import receipts, rounds, verify_tool
 from allocation.views import bp
 from market.auth import current_member, public
-from market.webdb import get_session
-
-
-def _audit_dir() -> Path:
-    return Path(current_app.config["AUDIT_DIR"])
+from market.webdb import database, get_session
 
 
 @bp.route("/my-receipts")
 def my_receipts() -> ResponseReturnValue:
-    listing = receipts.my_receipts(get_session(), current_member().id, _audit_dir())
+    listing = receipts.my_receipts(database(current_app), get_session(), current_member().id)
     return render_template("allocation/my_receipts.html", listing=listing)
 
 
@@ -33,7 +29,7 @@ def find_receipt(round_id: int) -> ResponseReturnValue:
     if receipt and not receipts.well_formed(receipt):
         error = "A receipt is 64 characters, digits 0–9 and letters a–f. Check what you pasted."
     elif receipt:
-        found = receipts.find_receipt(session, rnd, _audit_dir(), receipt)
+        found = receipts.find_receipt(database(current_app), session, rnd, receipt)
     status = 400 if error else 200
     return render_template(
         "allocation/find_receipt.html", rnd=rnd, receipt=receipt, found=found, error=error

@@ -62,7 +62,11 @@ def open_round(
         raise DomainError("The period is a month written like 2026-11.")
     if rule not in {r.value for r in Rule}:
         raise DomainError("Unknown rule.")
-    if month_end(period) <= now:
+    try:
+        ends = month_end(period)
+    except ValueError:  # year 0000, or a December with no year after it
+        raise DomainError("The period is a month written like 2026-11.") from None
+    if ends <= now:
         raise DomainError(f"{month_name(period)} has ended: its round can no longer open.")
     if session.scalar(select(Round.id).where(Round.period == period)) is not None:
         raise Conflict(f"There is already a round for {period}.")

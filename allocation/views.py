@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -14,29 +13,25 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 
-from allocation import ballots, results, rounds, splits, trail
-from allocation.audit import ensure_audit_file
+from allocation import audit, ballots, results, rounds, splits, trail
 from allocation.forms import CloseForm, OpenRoundForm, VoteForm, WeightsForm
 from allocation.models import Round
 from allocation.tally import ballots_by_class
+from market import filestore
 from market.auth import admin_blueprint, current_member, public
 from market.clock import next_period, utcnow
 from market.errors import DomainError
 from market.ledger.services import balance, pool_code
 from market.plugins import background
-from market.webdb import get_session, stale_ok
+from market.webdb import database, get_session, stale_ok
 
 bp = Blueprint("rounds", __name__, url_prefix="/rounds")
 admin_bp = admin_blueprint("admin_rounds", __name__, "/rounds")
-
-
-def _audit_dir() -> Path:
-    return Path(current_app.config["AUDIT_DIR"])
 
 
 @bp.route("/")
@@ -143,14 +138,19 @@ def round_results(round_id: int) -> ResponseReturnValue:
 @public
 @stale_ok
 def audit_file(round_id: int) -> ResponseReturnValue:
+    """The published file, streamed chunk by chunk from the database (any host, at once)."""
     session = get_session()
     rnd = rounds.get_published_round(session, round_id)
-    path = ensure_audit_file(session, rnd, _audit_dir())
-    return send_file(
-        path.resolve(),
+    stored = audit.ensure_stored(database(current_app), session, rnd)
+    body = stream_with_context(filestore.chunks(session, stored.id))
+    return current_app.response_class(
+        body,
         mimetype="text/csv",
-        as_attachment=True,
-        download_name=f"softcoop-round-{rnd.period}.csv",
+        headers={
+            "Content-Length": str(stored.size),
+            "Content-Disposition": f'attachment; filename="{audit.download_name(rnd)}"',
+            "ETag": f'"{rnd.audit_head}"',
+        },
     )
 
 

@@ -142,7 +142,7 @@ def _load(app: Any, members: int, months: int, voters: int, audit_dir: Path) -> 
                 assert member is not None
                 ballots.cast_ballot(session, member, rid, split, now=opens)
         if k:
-            close_and_publish(db, rid, audit_dir, now=month_end(period))
+            close_and_publish(db, rid, now=month_end(period))
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     return old_id, new_id
@@ -191,7 +191,7 @@ def measure(
         throwaway_postgres(base, "softcoop_bench_pages_") as url,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        settings = {"DATABASE_URL": url, "SECRET_KEY": "bench", "AUDIT_DIR": tmp}
+        settings = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
         app = create_app({**settings, "LOG_LEVEL": "WARNING"})
         started = time.perf_counter()
         with app.app_context():

@@ -3,9 +3,12 @@
     python -m bench.rounds [--sizes 10000,100000,1000000]
         [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Each size gets a fresh database. Ballots (1-5 channels each, random shares) are generated with
-numpy and loaded with COPY; that is not timed. The close is timed end to end (claim, histogram
-query, rule, booking, audit file write, books check), with the breakdown.
+Each size gets a fresh database (or `--database-url`, emptied first). Ballots (1-5 channels
+each, random shares) are generated with numpy and loaded with COPY; that is not timed. The
+close runs in a process of its own, timed end to end (claim, histogram query, rule, booking,
+audit file into the database, books check) with the breakdown and its peak memory; beside it,
+on the same database in the same run, the floor: one `COPY (SELECT … FROM ballot …) TO
+STDOUT` of the same rows (timed before and after the close; the faster counts).
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import tempfile
+import json
+import resource
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
 
 from market import migrate
 from market.clock import period_of, utcnow
@@ -129,16 +136,97 @@ def _load(db: Database, n: int, seed: int = SEED) -> int:
     return int(rid)
 
 
-def run(admin_url: str, n: int) -> dict[str, float]:
-    """Load n ballots into a fresh database and time one close; returns the timings."""
-    from allocation.closing import close_and_publish
+FLOOR_SQL = (
+    "COPY (SELECT receipt, member_class, split FROM ballot"
+    " WHERE round_id = {rid} AND is_current AND NOT abstain) TO STDOUT"
+)
 
+
+def copy_floor(url: str, rid: int) -> tuple[float, int]:
+    """The floor: one COPY of the round's counted ballots to this client; (seconds, bytes)."""
+    import psycopg
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        started = time.perf_counter()
+        size = 0
+        with cur.copy(FLOOR_SQL.format(rid=int(rid))) as copy:
+            for data in copy:
+                size += len(data)
+        return time.perf_counter() - started, size
+
+
+def close_in_child(url: str, rid: int) -> dict[str, float]:
+    """Close the round in a process of its own, so its peak memory is the close's alone."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.rounds", "--close", url, str(rid)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory: VmHWM (ru_maxrss would carry the parent's peak
+    over fork and exec, and the parent held the generated ballots)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _close_here(url: str, rid: int) -> None:
+    """The child's side: close and publish, then print timings and peak memory as JSON."""
+    from allocation.closing import close_and_publish
+    from market.filestore import StoredFile
+
+    engine = make_engine(url)
+    db = Database(engine)
+    started = time.perf_counter()
+    report = close_and_publish(db, rid)
+    total = time.perf_counter() - started
+    with db.transaction() as session:
+        size = session.scalar(
+            select(StoredFile.size).where(StoredFile.name == f"audit/round-{rid}.csv")
+        )
+    assert report.status == "published"
+    peak_mb = _peak_mb()
+    print(
+        json.dumps(
+            {"total": total, "ballots": report.ballots, "size": size or 0, "peak_mb": peak_mb}
+            | report.timings
+        )
+    )
+
+
+def _fresh(admin_url: str, n: int, database_url: str | None) -> tuple[str, Callable[[], None]]:
+    """A database to load: `database_url` emptied, or a new one dropped afterwards."""
+    if database_url:
+        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return database_url, lambda: None
     name = f"softcoop_bench_rounds_{n}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def run(admin_url: str, n: int, database_url: str | None = None) -> dict[str, float]:
+    """Load n ballots, then time the COPY floor, the close (its own process) and the floor
+    again, all on the same database; returns the figures."""
+    url, drop = _fresh(admin_url, n, database_url)
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)
@@ -146,20 +234,27 @@ def run(admin_url: str, n: int) -> dict[str, float]:
         started = time.perf_counter()
         rid = _load(db, n)
         print(f"{n:>9,} ballots loaded in {time.perf_counter() - started:.1f} s (not timed)")
-        with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            report = close_and_publish(db, rid, Path(tmp))
-            total = time.perf_counter() - started
-            size = sum(p.stat().st_size for p in Path(tmp).glob("*.csv"))
-        assert report.status == "published" and report.ballots == n
-        steps = "  ".join(f"{k} {v:.3f}" for k, v in report.timings.items())
-        print(f"{n:>9,} ballots: close+publish {total:.2f} s  [{steps}]  audit {size / 1e6:.0f} MB")
-        return {"total": total, **report.timings}
+        copy_floor(url, rid)  # warm the cache for both sides alike
+        before, floor_bytes = copy_floor(url, rid)
+        got = close_in_child(url, rid)
+        after, _ = copy_floor(url, rid)
+        floor = min(before, after)
+        assert got["ballots"] == n
+        steps = "  ".join(
+            f"{k} {v:.3f}"
+            for k, v in got.items()
+            if k not in ("total", "ballots", "size", "peak_mb")
+        )
+        print(
+            f"{n:>9,} ballots: close+publish {got['total']:.2f} s  [{steps}]  "
+            f"audit {got['size'] / 1e6:.0f} MB; COPY floor {floor:.2f} s "
+            f"({before:.2f} / {after:.2f}, {floor_bytes / 1e6:.0f} MB); "
+            f"ratio {got['total'] / floor:.2f}; peak memory {got['peak_mb']:.0f} MB"
+        )
+        return {**got, "floor": floor}
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop()
 
 
 def main() -> None:
@@ -169,9 +264,17 @@ def main() -> None:
     parser.add_argument(
         "--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
+    parser.add_argument(
+        "--database-url",
+        help="use (and empty!) this database instead of creating one per size",
+    )
+    parser.add_argument("--close", nargs=2, metavar=("URL", "ROUND"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.close:
+        _close_here(args.close[0], int(args.close[1]))
+        return
     for n in (int(s) for s in args.sizes.split(",")):
-        run(args.admin_url, n)
+        run(args.admin_url, n, args.database_url)
 
 
 if __name__ == "__main__":

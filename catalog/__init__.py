@@ -34,3 +34,6 @@ def init_app(app: Flask) -> None:
     personal.register(
         app, "licences", catalog_personal.export_claims, catalog_personal.erase_claims
     )
+    personal.register(
+        app, "waitlists", catalog_personal.export_waitlist, catalog_personal.erase_waitlist
+    )

@@ -3,34 +3,43 @@
 from __future__ import annotations
 
 import io
+import json
+import secrets
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import (
     Response,
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
-from catalog import browse, services
+from catalog import browse, services, waitlist
 from catalog.forms import ChannelForm, KeyImportForm, ProductForm, VendorForm
 from catalog.imports import import_keys
 from catalog.models import Channel, Product, Vendor
-from market import csvsafe
+from market import csvsafe, filestore
 from market.auth import admin_blueprint, current_member
 from market.errors import DomainError
+from market.filestore import StoredFile
 from market.money_web import percent
+from market.plugins import background, notifier
 from market.webdb import get_session
 
 bp = admin_blueprint("admin_catalog", __name__, "/catalog")
 T = TypeVar("T")
+# Key files bigger than this (~2,000 keys) are imported by a job, off the request.
+INLINE_BYTES = 64 * 1024
+IMPORT_JOB = "catalog.import_keys"
 
 
 def _leader_bp() -> int:
@@ -205,6 +214,7 @@ def product_edit(product_id: int | None) -> ResponseReturnValue:
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
+            waitlist.stock_arrived(session, saved, notifier(current_app))
             flash(f"Saved {saved.name}.", "success")
             return redirect(url_for("admin_catalog.stock"))
     title = f"Edit {product.name}" if product else "New product"
@@ -220,6 +230,53 @@ def product_edit(product_id: int | None) -> ResponseReturnValue:
     ), _status()
 
 
+def _store_upload(session: Session, product: Product, data: bytes, skip_bad: bool) -> StoredFile:
+    """Keep a big upload in the database's file store, for the import job (on any host)."""
+    info = {
+        "kind": "key-import",
+        "product_id": product.id,
+        "actor_id": current_member().id,
+        "skip_bad": skip_bad,
+        "filename": (request.files["file"].filename or "keys.csv")[:120],
+    }
+    name = f"upload/keys-{product.id}-{secrets.token_hex(8)}.csv"
+    return filestore.put(session, name, data, meta=json.dumps(info))
+
+
+def _import_upload(file_id: int) -> tuple[StoredFile, dict[str, Any], Product]:
+    session = get_session()
+    upload = session.get(StoredFile, file_id)
+    info = json.loads(upload.meta) if upload is not None else {}
+    if upload is None or info.get("kind") != "key-import":
+        abort(404)
+    product = _or_404(lambda: services.get_product(session, int(info["product_id"])))
+    return upload, info, product
+
+
+@bp.route("/imports/<int:file_id>")
+def import_status(file_id: int) -> ResponseReturnValue:
+    """A big import's progress bar while its job runs, then what it did."""
+    upload, info, product = _import_upload(file_id)
+    progress = background(current_app).progress(get_session(), IMPORT_JOB, upload.id)
+    return render_template(
+        "catalog/admin_import_status.html",
+        upload=upload,
+        info=info,
+        result=info.get("result"),
+        product=product,
+        progress=progress,
+    )
+
+
+@bp.route("/imports/<int:file_id>/progress.json")
+def import_progress(file_id: int) -> ResponseReturnValue:
+    """Where the import job is (the page's progress bar polls this)."""
+    upload, _info, _product = _import_upload(file_id)
+    state = background(current_app).progress(get_session(), IMPORT_JOB, upload.id)
+    state["results_url"] = url_for("admin_catalog.import_status", file_id=file_id)
+    return jsonify(state)
+
+
 @bp.route("/products/<int:product_id>/keys", methods=["GET", "POST"])
 def import_keys_form(product_id: int) -> ResponseReturnValue:
     session = get_session()
@@ -228,11 +285,16 @@ def import_keys_form(product_id: int) -> ResponseReturnValue:
     result = None
     if form.validate_on_submit():
         data = request.files["file"].read()
+        if len(data) > current_app.config.get("KEY_IMPORT_INLINE_BYTES", INLINE_BYTES):
+            upload = _store_upload(session, product, data, bool(form.skip_bad.data))
+            background(current_app).start(IMPORT_JOB, upload.id)
+            return redirect(url_for("admin_catalog.import_status", file_id=upload.id))
         try:
             result = import_keys(session, current_member(), product, data, bool(form.skip_bad.data))
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
+            waitlist.stock_arrived(session, product, notifier(current_app))
             status = 200 if result.imported or not result.rejected else 400
             return render_template(
                 "catalog/admin_import.html", form=form, product=product, result=result

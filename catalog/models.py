@@ -182,3 +182,17 @@ class Claim(Base):
 
     def __repr__(self) -> str:
         return f"<Claim id={self.id} member={self.member_id} product={self.product_id}>"
+
+
+class WaitlistEntry(Base):
+    """A member waiting for a sold-out product (one entry each; removed once told)."""
+
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (
+        UniqueConstraint("product_id", "member_id", name="uq_waitlist_product_member"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from catalog.claims import release
-from catalog.models import Claim, LicenceKey, Product
+from catalog.models import Claim, LicenceKey, Product, WaitlistEntry
 from market.members.models import Member
 from market.personal import stamp
 
@@ -43,3 +43,19 @@ def erase_claims(session: Session, member_id: int, now: datetime) -> None:
     ).all()
     for claim_id in live:
         release(session, member, claim_id, now)
+
+
+def export_waitlist(session: Session, member_id: int) -> list[dict[str, Any]]:
+    """The sold-out products the member waits for."""
+    rows = session.execute(
+        select(Product.name, WaitlistEntry.created_at)
+        .join(Product, Product.id == WaitlistEntry.product_id)
+        .where(WaitlistEntry.member_id == member_id)
+        .order_by(WaitlistEntry.id)
+    ).all()
+    return [{"product": name, "since": stamp(at)} for name, at in rows]
+
+
+def erase_waitlist(session: Session, member_id: int, now: datetime) -> None:
+    """Leaving ends the member's waiting."""
+    session.execute(delete(WaitlistEntry).where(WaitlistEntry.member_id == member_id))

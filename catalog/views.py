@@ -16,11 +16,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from catalog import browse, claims, services
+from catalog import browse, claims, services, waitlist
 from catalog.forms import EmptyForm
 from market.auth import current_member, public
 from market.db import utcnow
 from market.errors import DomainError, NotFound
+from market.plugins import product_pointers
 from market.webdb import get_session, stale_ok
 
 bp = Blueprint("catalog", __name__)
@@ -87,9 +88,17 @@ def _product_page(
     problem = None
     if current_user.is_authenticated:
         problem = claims.standing_problem(current_member(), utcnow())
+    pointers = product_pointers(current_app, session, product_id) if shelf.left == 0 else []
+    waiting = (
+        shelf.left == 0
+        and current_user.is_authenticated
+        and waitlist.is_waiting(session, current_member(), product_id)
+    )
     return render_template(
         "catalog/product.html",
         shelf=shelf,
+        pointers=pointers,
+        waiting=waiting,
         held=held,
         problem=problem,
         error=error,
@@ -102,6 +111,20 @@ def _product_page(
 @stale_ok
 def product(product_id: int) -> ResponseReturnValue:
     return _product_page(product_id)
+
+
+@bp.route("/catalogue/<int:product_id>/waitlist", methods=["POST"])
+def wait_for(product_id: int) -> ResponseReturnValue:
+    if not EmptyForm().validate_on_submit():
+        abort(400, "The form was tampered with or expired; reload the page and try again.")
+    session = get_session()
+    if request.form.get("action") == "leave":
+        waitlist.leave(session, current_member(), product_id)
+        flash("You are no longer waiting for it.", "info")
+    else:
+        waitlist.join(session, current_member(), product_id)
+        flash("You are on the waitlist: we will tell you when it is back.", "success")
+    return redirect(url_for("catalog.product", product_id=product_id), 303)
 
 
 @bp.route("/catalogue/<int:product_id>/claim", methods=["POST"])

@@ -20,7 +20,6 @@ import base64
 import hashlib
 import io
 import json
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -37,15 +36,18 @@ from sqlalchemy.orm import Session
 import allocation.models  # noqa: F401  (every table registered)
 import catalog.models  # noqa: F401
 import market.models  # noqa: F401
-from allocation.audit import ensure_audit_file
+from allocation import audit
 from allocation.models import Round
+from market import filestore
 from market.clock import utcnow
 from market.db import Base
 from market.errors import DomainError
 
 FORMAT = "softcoop-archive"
 VERSION = 1
-SKIPPED = frozenset({"member_session"})  # logins do not travel
+# Logins do not travel; stored files are audit files (in the archive as files of their own,
+# rebuilt and proved on import), uploads and exports (transient).
+SKIPPED = frozenset({"member_session", "stored_file", "stored_file_chunk"})
 KEY_TABLE, KEY_COLUMN = "licence_key", "value"
 KEY_CHOICES = ("omit", "encrypt", "plain")
 OMITTED = "omitted-from-export-"
@@ -154,12 +156,11 @@ def export(
             name = f"tables/{table.name}.jsonl"
             members[name] = _member(zf, name, buf.getvalue(), count)
             total += count
-        with tempfile.TemporaryDirectory() as scratch:
-            for rnd in session.scalars(select(Round).where(Round.audit_head.is_not(None))):
-                data = ensure_audit_file(session, rnd, Path(scratch)).read_bytes()
-                name = f"audit/round-{rnd.id}.csv"
-                members[name] = {**_member(zf, name, data, None), "head": rnd.audit_head}
-                rounds += 1
+        for rnd in session.scalars(select(Round).where(Round.audit_head.is_not(None))):
+            data = _audit_bytes(session, rnd)
+            name = f"audit/round-{rnd.id}.csv"
+            members[name] = {**_member(zf, name, data, None), "head": rnd.audit_head}
+            rounds += 1
         manifest = {
             "format": FORMAT,
             "version": VERSION,
@@ -172,6 +173,19 @@ def export(
         zf.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
     tmp.replace(path)
     return Summary(len(_tables()), total, rounds, keys)
+
+
+def _audit_bytes(session: Session, rnd: Round) -> bytes:
+    """A published round's audit file: as stored, or (published before files were stored)
+    regenerated to its published hash."""
+    stored = audit.stored_audit(session, rnd)
+    if stored is not None:
+        return filestore.read_all(session, stored.id)
+    for safe in (True, False):
+        data, head = audit.render_audit(session, rnd, safe)
+        if head == rnd.audit_head:
+            return data
+    raise ArchiveError(f"round {rnd.id} no longer reproduces its hash")
 
 
 def _member(zf: zipfile.ZipFile, name: str, data: bytes, rows: int | None) -> dict[str, Any]:
@@ -284,15 +298,22 @@ def _prove_audits(session: Session, manifest: dict[str, Any], data: dict[str, by
     published = list(session.scalars(select(Round).where(Round.audit_head.is_not(None))))
     if len(published) != len(audits):
         raise ArchiveError("the archive's audit files do not match its published rounds")
-    with tempfile.TemporaryDirectory() as scratch:
-        for rnd in published:
-            meta = audits.get(f"audit/round-{rnd.id}.csv")
-            if meta is None or meta["head"] != rnd.audit_head:
-                raise ArchiveError(f"round {rnd.id}'s audit file is missing or not its own")
-            try:
-                rebuilt = ensure_audit_file(session, rnd, Path(scratch)).read_bytes()
-            except RuntimeError as exc:
-                raise ArchiveError(f"round {rnd.id} no longer reproduces its hash") from exc
-            if rebuilt != data[f"audit/round-{rnd.id}.csv"]:
-                raise ArchiveError(f"round {rnd.id}'s audit file differs from the archive")
+    for rnd in published:
+        meta = audits.get(f"audit/round-{rnd.id}.csv")
+        if meta is None or meta["head"] != rnd.audit_head:
+            raise ArchiveError(f"round {rnd.id}'s audit file is missing or not its own")
+        # Rebuilt from the imported rows into this database's file store (the files do not
+        # travel as table rows), and proved against the archived bytes.
+        for safe in (True, False):
+            with session.begin_nested() as attempt:
+                head, _rows = audit.write_audit(session, rnd, safe)
+                if head == rnd.audit_head:
+                    break
+                attempt.rollback()
+        else:
+            raise ArchiveError(f"round {rnd.id} no longer reproduces its hash")
+        stored = audit.stored_audit(session, rnd)
+        assert stored is not None
+        if filestore.read_all(session, stored.id) != data[f"audit/round-{rnd.id}.csv"]:
+            raise ArchiveError(f"round {rnd.id}'s audit file differs from the archive")
     return len(published)

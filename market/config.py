@@ -47,6 +47,10 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
         or env.get("REDIS_URL")
         or "memory://",
+        # Redis down (restarting, unreachable): count in this process meanwhile rather than
+        # answer 500 (the throttle holds per process until Redis is back).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # Several co-ops (or test runs) may share one Redis: each keeps its own counters.
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "softcoop"),
         # How many proxies (load balancers) in front of the app set X-Forwarded-* headers.
@@ -60,6 +64,7 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PASSWORD_RATE_LIMIT": env.get("PASSWORD_RATE_LIMIT", "10 per hour"),
         "WANT_RATE_LIMIT": env.get("WANT_RATE_LIMIT", "20 per hour"),
         "PROPOSAL_RATE_LIMIT": env.get("PROPOSAL_RATE_LIMIT", "10 per hour"),
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "300 per minute"),
         "SESSION_DAYS": _int(env, "SESSION_DAYS", 30),
         "CURRENCY": env.get("CURRENCY", "usd").lower(),
         "MONTHLY_FEE_CENTS": _int(env, "MONTHLY_FEE_CENTS", 500),
@@ -110,7 +115,10 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # broker on instance/broker.db that needs no server.
         "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL", ""),
         "CELERY_QUEUE": env.get("CELERY_QUEUE", "softcoop"),
-        "AUDIT_DIR": env.get("AUDIT_DIR") or str(INSTANCE / "audit"),
+        # How long a worker holds a run (and a round's close) before another may take it up:
+        # a worker killed mid-run is replaced after this long (the drill shortens both).
+        "JOB_LEASE_SECONDS": _int(env, "JOB_LEASE_SECONDS", 30 * 60),
+        "CLOSE_LEASE_SECONDS": _int(env, "CLOSE_LEASE_SECONDS", 15 * 60),
         # Cookies without the Secure flag, for servers on plain-HTTP localhost (test servers).
         "INSECURE_COOKIES": _flag(env, "INSECURE_COOKIES"),
     }

@@ -107,6 +107,13 @@ def chapter_members(app: Flask, session: Session, rng: random.Random, now: datet
     session.flush()
 
 
+def chapter_deal_ballots(app: Flask, session: Session, rng: random.Random, now: datetime) -> None:
+    """Deal ballot: three accepted Make Things deals put to the members, some approvals in."""
+    from market.dealballots.demo import chapter_deal_ballots as ballots
+
+    ballots(app, session, rng, now)
+
+
 def chapter_rounds(app: Flask, session: Session, rng: random.Random, now: datetime) -> None:
     """Budget rounds: the last three months published, this month's open (see allocation.demo)."""
     from allocation.demo import chapter_rounds as rounds
@@ -131,6 +138,7 @@ CHAPTERS: list[Chapter] = [
     chapter_reserve,
     chapter_rounds,
     chapter_deals,
+    chapter_deal_ballots,
 ]
 
 

@@ -36,12 +36,26 @@ def throttle(
     *,
     key_func: Callable[[], str] = member_or_address,
     deduct_when: Callable[[Response], bool] | None = None,
+    shared: bool = False,
 ) -> Callable[[F], F]:
-    """Limit a route's POSTs to the rate in config[setting] (e.g. "5 per hour"), per key."""
+    """Limit a route's writes to the rate in config[setting] (e.g. "5 per hour"), per key.
+
+    `shared`: one budget for every route throttled by this setting with shared=True (a page
+    and its API operation), so a second door does not double anyone's share.
+    """
 
     def rate() -> str:
         return str(current_app.config[setting])
 
+    if shared:
+        return limiter.shared_limit(  # type: ignore[return-value]
+            rate,
+            setting,
+            methods=["POST", "PUT", "PATCH", "DELETE"],
+            key_func=key_func,
+            error_message=message,
+            deduct_when=deduct_when,
+        )
     return limiter.limit(  # type: ignore[return-value]
         rate,
         methods=["POST"],

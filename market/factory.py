@@ -73,7 +73,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     deals.init_app(app)
     reserve.init_app(app)
 
+    from market import dealballots
+
+    dealballots.init_app(app)
+
     from market import jobs
 
     jobs.init_app(app)
+
+    from market import api
+
+    api.init_app(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from market.billing.models import DuesAccount, DuesInvoice, StripeCall, StripeEvent
+from market.dealballots.models import DealBallot, DealBallotCandidate, DealBallotVote
 from market.deals.models import (
     Commitment,
     Deal,
@@ -13,6 +14,7 @@ from market.deals.models import (
     WantRequest,
 )
 from market.discussions.models import Comment
+from market.filestore import StoredChunk, StoredFile
 from market.jobs.models import JobRun
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member, MemberSession
@@ -36,6 +38,9 @@ __all__ = [
     "DuesInvoice",
     "Commitment",
     "Deal",
+    "DealBallot",
+    "DealBallotCandidate",
+    "DealBallotVote",
     "DealEvent",
     "DealOffer",
     "VendorLink",
@@ -54,5 +59,7 @@ __all__ = [
     "ReserveSpend",
     "ReserveTarget",
     "StripeCall",
+    "StoredChunk",
+    "StoredFile",
     "StripeEvent",
 ]

@@ -22,6 +22,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import Engine, event, text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from market import trace
 from market.auth import public
 from market.extensions import limiter
 from market.webdb import database
@@ -79,6 +80,8 @@ def _begin_request() -> None:
     _time_statements(database().engine)
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    # Log lines written for this request, and the jobs it enqueues, carry the id too.
+    g.request_id_token = trace.set_request_id(g.request_id)
     g.request_started = time.perf_counter()
     g.request_stats_token = _stats.set(Stats())
 
@@ -109,10 +112,14 @@ def _forget_stats(_exc: BaseException | None) -> None:
     token = g.pop("request_stats_token", None)
     if token is not None:
         _stats.reset(token)
+    id_token = g.pop("request_id_token", None)
+    if id_token is not None:
+        trace.reset_request_id(id_token)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message and the record's `fields`."""
+    """One JSON object a line: time, level, logger, message and the record's `fields`, with
+    the request id of the request (or the job run for one) that wrote it."""
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
@@ -122,6 +129,8 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         data.update(getattr(record, "fields", {}))
+        if data.get("request_id") is None and trace.current_request_id():
+            data["request_id"] = trace.current_request_id()
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, default=str)

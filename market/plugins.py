@@ -44,6 +44,10 @@ class Background(Protocol):
         """Where a round's close job is: phase, percent, done."""
         ...
 
+    def progress(self, session: Any, job: str, target: int) -> dict[str, Any]:
+        """Where the newest run of a job for one target is: phase, percent, done, failed."""
+        ...
+
 
 def register_background(app: App, worker: Background) -> None:
     """Say who runs long work for this app (domains look it up with `background`)."""
@@ -71,6 +75,23 @@ def register_notifier(app: App, notify: Notifier) -> None:
 def notifier(app: App) -> Notifier:
     """The app's way to tell a member something."""
     return app.extensions["softcoop.notify"]  # type: ignore[no-any-return]
+
+
+class ProductPointer(Protocol):
+    """A link another package offers a product's page: (text, url) or None."""
+
+    def __call__(self, session: Any, product_id: int) -> tuple[str, str] | None: ...
+
+
+def register_product_pointer(app: App, pointer: ProductPointer) -> None:
+    """Offer product pages a link (the deals package: the group buy running for a product)."""
+    app.extensions.setdefault("softcoop.product_pointers", []).append(pointer)
+
+
+def product_pointers(app: App, session: Any, product_id: int) -> list[tuple[str, str]]:
+    """Every link the registered packages offer this product's page."""
+    found = (p(session, product_id) for p in app.extensions.get("softcoop.product_pointers", []))
+    return [link for link in found if link is not None]
 
 
 class Mailer(Protocol):

@@ -14,6 +14,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 from market import money_web
+from market.api import PREFIX as API_PREFIX
+from market.api import problems
 from market.auth import admin_blueprint, public
 from market.bounds import BIGINT_MAX, BoundedArgs
 from market.errors import DomainError
@@ -125,7 +127,14 @@ def _error_page(code: int, title: str, message: str) -> ResponseReturnValue:
     return render_template("error.html", code=code, title=title, message=message), code
 
 
+def _for_api() -> bool:
+    """Whether this request is the JSON API's (its errors are problem+json, not pages)."""
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
 def _handle_http(exc: HTTPException) -> ResponseReturnValue:
+    if _for_api():
+        return problems.from_http(exc)
     if isinstance(exc, CSRFError):
         return _error_page(
             400,
@@ -138,6 +147,8 @@ def _handle_http(exc: HTTPException) -> ResponseReturnValue:
 
 
 def _handle_domain(exc: DomainError) -> ResponseReturnValue:
+    if _for_api():
+        return problems.from_domain(exc)
     return _error_page(exc.status_code, "Not possible", exc.message)
 
 

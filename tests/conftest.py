@@ -191,7 +191,8 @@ def page(browser: Any) -> Iterator[Any]:
 # test of that kind is slow without anyone remembering to mark it.
 SLOW_FIXTURES = {"live_database", "live_server", "browser", "page"}
 SLOW_MODULES = {"test_load_short.py", "test_demo_catalog.py", "test_deals_demo.py",
-                "test_proposals_demo.py", "test_demo.py", "test_public_privacy.py"}  # fmt: skip
+                "test_proposals_demo.py", "test_demo.py", "test_public_privacy.py",
+                "test_readyz_down.py", "test_drill_short.py"}  # fmt: skip
 
 
 def _off_its_backends(item: pytest.Item) -> bool:

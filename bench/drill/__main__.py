@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench.drill.run import Drill, run
+from bench.drill.run import Drill, judge, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,23 +22,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=d.workers, help="gunicorn workers per host")
     p.add_argument("--users", type=int, default=d.users)
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--faults", default=",".join(d.faults),
+                   help="which faults, of " + ",".join(d.faults))  # fmt: skip
     a = p.parse_args(argv)
     drill = Drill(seconds=a.minutes * 60, hosts=a.hosts, workers=a.workers, users=a.users,
-                  members=max(d.members, a.users + 1), seed=a.seed)  # fmt: skip
-    print(f"drill: {drill.hosts} hosts x {drill.workers} workers behind haproxy, "
-          f"{drill.seconds:.0f} s, {drill.users} members", flush=True)  # fmt: skip
-    report, faults = run(drill)
-    print(report.render())
-    for name, seconds in faults.recoveries.items():
-        print(f"fault: {name}: healed in {seconds:.2f} s")
-    problems = [p for found in report.invariants.values() for p in found]
-    lost = sum("is not stored" in p or "booked 0 times" in p for p in problems)
-    duplicated = sum(" booked " in p and "booked 0 times" not in p for p in problems)
-    _inside, outside = report.split()
-    errors = sum(not s.ok for s in outside)
-    print(f"drill: {len(report.rec.samples)} requests, {errors} errors outside faults, "
-          f"lost {lost}, duplicated {duplicated}")  # fmt: skip
-    return 0 if report.passed and lost == duplicated == 0 else 1
+                  members=max(d.members, a.users + 1), seed=a.seed,
+                  faults=tuple(f for f in a.faults.split(",") if f))  # fmt: skip
+    print(f"drill: {drill.hosts} hosts x {drill.workers} workers x {drill.threads} threads "
+          f"behind haproxy, 2 Celery workers + the scheduler, {drill.seconds:.0f} s, "
+          f"{drill.users} members; faults: {', '.join(drill.faults)}", flush=True)  # fmt: skip
+    outcome = judge(*run(drill))
+    print(outcome.text)
+    return 0 if outcome.passed else 1
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 haproxy in front of several app hosts (each its own gunicorn on its own port), pgbouncer in
 front of a private PostgreSQL primary, a streaming replica for the stale-tolerant pages, a
-private Redis for rate limits; the load test's members and webhooks go through the balancer
-while the drill kills a whole host and brings it back, restarts Redis and stops the replica.
+private Redis for rate limits and as the jobs' broker, two Celery workers and the scheduler;
+the load test's members and webhooks go through the balancer while the drill kills a whole
+host and brings it back, restarts Redis, stops the replica, and kills the worker running the
+round's close in the middle of it (bench/drill/jobs.py).
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ import asyncio
 import contextlib
 import os
 import random
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from bench.drill import jobs
+from bench.drill.jobs import CloseFault, Process
 from bench.drill.services import Haproxy, Pgbouncer, Redis, Replica
 from bench.http import Recorder
-from bench.loadtest import scenarios
+from bench.loadtest import scenarios, voting
 from bench.loadtest.cluster import PrivatePostgres
-from bench.loadtest.driver import User
+from bench.loadtest.driver import RequestFailed, User
 from bench.loadtest.faults import FaultLog, Window
 from bench.loadtest.report import Report
 from bench.loadtest.runner import Settings, app_env, check, member_loop
@@ -31,6 +37,7 @@ from bench.loadtest.server import Gunicorn
 from bench.serving import free_port
 from market import create_app, migrate
 from market.db import make_engine
+from market.webdb import database
 
 
 @dataclass
@@ -41,12 +48,15 @@ class Drill:
     hosts: int = 3
     workers: int = 2  # per host
     threads: int = 4  # per worker: a health check never waits behind a slow request
-    users: int = 30
+    users: int = 16
     members: int = 300
-    think_s: float = 0.3
+    think_s: float = 0.5
     fault_window_s: float = 3.0
     host_down_s: float = 5.0
     seed: int = 7
+    faults: tuple[str, ...] = ("host", "redis", "replica", "close")
+    # Fractions of the run at which each fault starts.
+    at: tuple[float, float, float, float] = (0.15, 0.35, 0.5, 0.65)
 
 
 @dataclass
@@ -54,6 +64,7 @@ class Faults:
     """What the drill broke and how long each took to heal."""
 
     recoveries: dict[str, float] = field(default_factory=dict)
+    close: CloseFault | None = None
 
 
 @dataclass
@@ -66,10 +77,13 @@ class Cluster:
     redis: Redis
     hosts: list[Gunicorn]
     balancer: Haproxy | None
+    workers: list[Process] = field(default_factory=list)
+    scheduler: Process | None = None
 
     def remove(self) -> None:
         """Stop everything started so far (errors while stopping are not the drill's result)."""
         steps = [self.balancer.remove] if self.balancer else []
+        steps += [p.remove for p in [*self.workers, *([self.scheduler] if self.scheduler else [])]]
         steps += [h.stop for h in self.hosts]
         steps += [self.redis.remove, self.bouncer.remove, self.replica.remove, self.primary.remove]
         for step in steps:
@@ -81,10 +95,10 @@ def _settings(d: Drill) -> Settings:
     """The load test's settings for the traffic the drill sends (its own faults are off)."""
     return Settings(seconds=d.seconds, users=d.users, members=d.members, think_s=d.think_s,
                     kill_every_s=0, restart_db=False, burst_events=200, burst_copies=3,
-                    burst_at=0.15, close_at=0.8, seed=d.seed)  # fmt: skip
+                    burst_at=0.08, close_at=None, seed=d.seed)  # fmt: skip
 
 
-def start(d: Drill) -> tuple[Cluster, dict[str, str], str]:
+def start(d: Drill, audit_dir: str) -> tuple[Cluster, dict[str, str], str]:
     """Bring the cluster up; the app hosts' environment and the primary's direct URL."""
     primary = PrivatePostgres()
     replica, bouncer, redis = Replica(primary), Pgbouncer(primary), Redis()
@@ -106,6 +120,10 @@ def start(d: Drill) -> tuple[Cluster, dict[str, str], str]:
         "REDIS_URL": redis.url,
         "RATELIMIT_STORAGE_URI": redis.url,
         "TRUSTED_PROXIES": "1",
+        # One audit directory for every host and worker (the drill's "shared disk").
+        "AUDIT_DIR": audit_dir,
+        # The jobs' broker: the same private Redis, its own database number.
+        **jobs.jobs_env(redis.url.rsplit("/", 1)[0] + "/1"),
     }
     half.hosts = [Gunicorn(free_port(), env, d.workers, threads=d.threads) for _ in range(d.hosts)]
     try:
@@ -113,6 +131,10 @@ def start(d: Drill) -> tuple[Cluster, dict[str, str], str]:
             host.start()
         half.balancer = Haproxy([h.port for h in half.hosts])
         half.balancer.start()
+        half.workers = [jobs.worker(f"worker{i + 1}", env) for i in range(2)]
+        half.scheduler = jobs.scheduler(env)
+        for proc in [*half.workers, half.scheduler]:
+            proc.start()
     except BaseException:
         half.remove()
         raise
@@ -178,25 +200,79 @@ async def drive(d: Drill, cluster: Cluster, app_plan: tuple, rec: Recorder, log:
         cluster.replica.resume()
 
     w, s = d.fault_window_s, d.seconds
-    jobs = [member_loop(u, mix, s, d.think_s) for u in users]
-    jobs += [
-        _fault(rec, log, faults, "app host killed and restarted", 0.2 * s, w, host_down_and_back),
-        _fault(rec, log, faults, "Redis restarted", 0.4 * s, w, cluster.redis.restart),
-        _fault(rec, log, faults, "replica stopped and resumed", 0.55 * s, w,
-               replica_stop_and_back),
-    ]  # fmt: skip
-    jobs += scenarios.feeds(settings, plan, url, rec, log, extras, rng, app)
+    at = dict(zip(("host", "redis", "replica", "close"), d.at, strict=True))
+    tasks = [member_loop(u, mix, s, d.think_s) for u in users]
+    if "host" in d.faults:
+        tasks.append(_fault(rec, log, faults, "app host killed and restarted", at["host"] * s, w,
+                            host_down_and_back))  # fmt: skip
+    if "redis" in d.faults:
+        tasks.append(_fault(rec, log, faults, "Redis restarted", at["redis"] * s, w,
+                            cluster.redis.restart))  # fmt: skip
+    if "replica" in d.faults:
+        tasks.append(_fault(rec, log, faults, "replica stopped and resumed", at["replica"] * s,
+                            w, replica_stop_and_back))  # fmt: skip
+    if "close" in d.faults and plan.round_id is not None:
+        tasks.append(_close_fault(d, cluster, (app, plan), rec, log, faults, at["close"] * s))
+    tasks += scenarios.feeds(settings, plan, url, rec, log, extras, rng, app)
     try:
-        await asyncio.gather(*jobs)
+        await asyncio.gather(*tasks)
     finally:
         for u in users:
             await u.close()
     return extras
 
 
+async def _close_fault(d: Drill, cluster: Cluster, app_plan: tuple, rec: Recorder,
+                       log: FaultLog, faults: Faults, at: float) -> None:  # fmt: skip
+    """An admin closes the round (a job on the workers); its worker is killed mid-close.
+
+    Then, as in the load test, three payouts per channel race for 60 % of what the channel
+    is owed: at most one of each may be booked (the invariants say).
+    """
+    app, plan = app_plan
+    await asyncio.sleep(at)
+    assert cluster.balancer is not None and plan.round_id is not None
+    loop = asyncio.get_running_loop()
+    result = faults.close = CloseFault()
+    direct = app.config["DATABASE_URL"]
+    began = rec.now()
+    lock = await loop.run_in_executor(None, jobs.hold_booking, direct, plan.round_id)
+    admin = User(cluster.balancer.url, rec, random.Random(7), voting.ADMIN_EMAIL, PASSWORD)
+    try:
+        await admin.log_in("admin")
+        voting.state_of(plan).closing_since = rec.now()
+        await admin.form("admin", f"/admin/rounds/{plan.round_id}/close", {"confirm": "early"})
+        await loop.run_in_executor(None, jobs.kill_mid_close, cluster.workers, direct,
+                                   plan.round_id, lock, result, 90.0)  # fmt: skip
+        if result.resumed_s is not None:
+            faults.recoveries["worker killed mid-close (kill -> published)"] = result.resumed_s
+        log.windows.append(Window("restart", began, rec.now() + d.fault_window_s, "close"))
+        await admin.request("admin", "GET", "/admin/payouts/")
+
+        def owed() -> dict[int, int]:
+            with database(app).transaction() as session:
+                return voting.owed_by_channel(session)
+
+        due = await loop.run_in_executor(None, owed)
+        races = [voting._payout(admin, c, cents * 6 // 10, f"DRILL-{c}-{n}")
+                 for c, cents in due.items() if cents > 1 for n in range(3)]  # fmt: skip
+        await asyncio.gather(*races)
+    except RequestFailed:
+        result.notes.append("the admin's close request failed (see the report)")
+    finally:
+        jobs.release(lock)
+        await admin.close()
+        # The figures as the ledger has them at the end (a late duplicate would show here).
+        result.status, result.bookings, result.attempts = await loop.run_in_executor(
+            None, jobs.ledger_state, direct, plan.round_id
+        )
+        result.runs = await loop.run_in_executor(None, jobs.close_runs, direct)
+
+
 def run(d: Drill) -> tuple[Report, Faults]:
     """Start the cluster, drive it through the faults, check every invariant, clean up."""
-    cluster, env, direct = start(d)
+    audit = tempfile.mkdtemp(prefix="softcoop-audit-")
+    cluster, env, direct = start(d, audit)
     try:
         app = create_app({**env, "DATABASE_URL": direct, "DATABASE_REPLICA_URL": ""})
         plan = seed(app, d.members)
@@ -209,3 +285,51 @@ def run(d: Drill) -> tuple[Report, Faults]:
         return Report(d.seconds, rec, log, found, extras), faults
     finally:
         cluster.remove()
+        shutil.rmtree(audit, ignore_errors=True)
+
+
+@dataclass
+class Verdict:
+    """The drill's printed result and whether it passed."""
+
+    text: str
+    passed: bool
+    requests: int
+    errors_outside: int
+    lost: int
+    duplicated: int
+
+
+def judge(report: Report, faults: Faults) -> Verdict:
+    """The report, each fault's recovery, the close's ledger figures, every invariant, and
+    last `drill: <n> requests, <e> errors outside faults, lost <l>, duplicated <d>`."""
+    lines = [report.render()]
+    for name, seconds in faults.recoveries.items():
+        lines.append(f"fault: {name}: healed in {seconds:.2f} s")
+    problems = [p for found in report.invariants.values() for p in found]
+    lost = sum("is not stored" in p or "booked 0 times" in p for p in problems)
+    duplicated = sum(" booked " in p and "booked 0 times" not in p for p in problems)
+    close_ok = True
+    if faults.close is not None:
+        c = faults.close
+        resumed = f"{c.resumed_s:.2f} s" if c.resumed_s is not None else "never"
+        lines.append(
+            f"fault: worker killed mid-close: {c.killed or 'nobody'} killed after holding the "
+            f"booking {c.held_s:.2f} s; published {resumed} after the kill; round {c.status}, "
+            f"{c.attempts} close attempts, publication booked {c.bookings} time(s)"
+        )
+        lines += [f"fault: worker killed mid-close: {note}" for note in c.runs + c.notes]
+        lost += c.lost()
+        duplicated += c.duplicated()
+        close_ok = not c.notes and c.attempts >= 2
+    for name, found in sorted(report.invariants.items()):
+        lines.append(f"invariant: {name}: " + ("ok" if not found else "; ".join(found[:5])))
+    one, five, fifteen = os.getloadavg()
+    lines.append(f"machine: {os.cpu_count()} cores, load average {one:.1f} {five:.1f} "
+                 f"{fifteen:.1f} at the end (other people's work included)")  # fmt: skip
+    _inside, outside = report.split()
+    errors = sum(not s.ok for s in outside)
+    lines.append(f"drill: {len(report.rec.samples)} requests, {errors} errors outside faults, "
+                 f"lost {lost}, duplicated {duplicated}")  # fmt: skip
+    passed = report.passed and lost == duplicated == 0 and close_ok
+    return Verdict("\n".join(lines), passed, len(report.rec.samples), errors, lost, duplicated)

@@ -44,7 +44,7 @@ class Settings:
     burst_events: int = 1000
     burst_copies: int = 5
     burst_at: float = 0.25  # fraction of the run
-    close_at: float = 0.8  # fraction of the run: an admin closes the round, then pays
+    close_at: float | None = 0.8  # fraction of the run: an admin closes, then pays (None: no)
     webhook_rate: float = 5.0  # steady events per second (each delivered 1-3 times)
     database_url: str | None = None  # an existing empty database instead of a private cluster
     seed: int = SEED

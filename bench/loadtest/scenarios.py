@@ -95,7 +95,7 @@ def feeds(
 ) -> list[Coroutine[Any, Any, None]]:
     """Traffic that is not a member clicking: webhooks, the burst, the admin's close."""
     jobs: list[Coroutine[Any, Any, None]] = []
-    if plan.round_id is not None:
+    if plan.round_id is not None and settings.close_at is not None:
 
         def owed() -> dict[int, int]:
             with database(app).transaction() as session:

@@ -101,7 +101,8 @@ async def close_and_pay(
         await admin.log_in("admin")
         await admin.request("admin", "GET", f"/admin/rounds/{round_id}")
         state.closing_since = rec.now()
-        await admin.form("admin", f"/admin/rounds/{round_id}/close", {})
+        # Before the announced time the close asks first; the admin confirms closing early.
+        await admin.form("admin", f"/admin/rounds/{round_id}/close", {"confirm": "early"})
         await admin.request("admin", "GET", "/admin/payouts/")
         due = await asyncio.get_running_loop().run_in_executor(None, owed)
         races = [

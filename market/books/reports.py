@@ -6,12 +6,12 @@ Each report is a fixed number of queries, however many months or rows there are.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from market import csvsafe
@@ -214,12 +214,45 @@ def transactions(
     return rows, page, pages
 
 
+def transactions_after(
+    session: Session,
+    flt: LedgerFilter,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 50,
+) -> list[LedgerTransaction]:
+    """Transactions newest first, strictly after the key (occurred_at, id) of the last seen.
+
+    Keyset paging: a transaction booked while a client pages does not shift the pages.
+    """
+    query = flt.apply(select(LedgerTransaction))
+    if after is not None:
+        at, txn_id = after
+        query = query.where(
+            or_(
+                LedgerTransaction.occurred_at < at,
+                and_(LedgerTransaction.occurred_at == at, LedgerTransaction.id < txn_id),
+            )
+        )
+    query = query.order_by(LedgerTransaction.occurred_at.desc(), LedgerTransaction.id.desc())
+    return list(session.scalars(query.limit(limit)))
+
+
 def csv_export(session: Session, flt: LedgerFilter) -> str:
     """Every posting of the filtered transactions as CSV (amounts in major units)."""
+    return "".join(csv_blocks(session, flt))
+
+
+def export_size(session: Session, flt: LedgerFilter) -> int:
+    """How many transactions an export of this filter holds."""
+    return session.scalar(flt.apply(select(func.count(LedgerTransaction.id)))) or 0
+
+
+def csv_blocks(session: Session, flt: LedgerFilter, rows: int = 500) -> Iterator[str]:
+    """The export as blocks of whole lines, `rows` transactions each (memory stays small)."""
     query = (
         flt.apply(select(LedgerTransaction))
         .order_by(LedgerTransaction.occurred_at, LedgerTransaction.id)
-        .execution_options(yield_per=500)
+        .execution_options(yield_per=rows)
     )
     out = io.StringIO()
     writer = csvsafe.writer(out)
@@ -238,9 +271,13 @@ def csv_export(session: Session, flt: LedgerFilter) -> str:
         ]
     )
     names = account_names(session, session.scalars(select(Account.code)))
-    for txn in session.scalars(query):
+    for count, txn in enumerate(session.scalars(query), start=1):
         writer.writerows(_posting_rows(txn, names))
-    return out.getvalue()
+        if count % rows == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 def _posting_rows(txn: LedgerTransaction, names: dict[str, str]) -> Iterable[list[object]]:

@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 from datetime import date
+from typing import Any
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 
+from market import filestore
 from market.auth import admin_blueprint, public
 from market.books import feed, reports
 from market.books.names import account_names
+from market.filestore import StoredFile
+from market.plugins import background
 from market.webdb import get_session, stale_ok
+
+# Exports of more transactions than this are written by a job, off the request.
+INLINE_TRANSACTIONS = 5_000
+EXPORT_JOB = "ledger.export"
+
+
+class ExportForm(FlaskForm):
+    """Just CSRF: "prepare the export"."""
+
 
 bp = Blueprint("ledger", __name__)
 admin_bp = admin_blueprint("admin_ledger", __name__, "/ledger")
@@ -88,9 +115,76 @@ def ledger() -> ResponseReturnValue:
 
 @admin_bp.route("/export.csv")
 def export() -> ResponseReturnValue:
-    body = reports.csv_export(get_session(), _filter())
+    """A small export at once; a large one is offered as a background job."""
+    session = get_session()
+    flt = _filter()
+    size = reports.export_size(session, flt)
+    if size > current_app.config.get("EXPORT_INLINE_TRANSACTIONS", INLINE_TRANSACTIONS):
+        return render_template("ledger/admin_export.html", flt=flt, size=size, form=ExportForm())
     return Response(
-        body,
+        reports.csv_export(session, flt),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="softcoop-ledger.csv"'},
+    )
+
+
+@admin_bp.route("/exports", methods=["POST"])
+def start_export() -> ResponseReturnValue:
+    """Queue the export as a job; its page follows it and links to the file."""
+    if not ExportForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    flt = _filter()
+    info = {
+        "kind": "ledger-export",
+        "filter_kind": flt.kind,
+        "filter_account": flt.account,
+        "start": flt.start.isoformat() if flt.start else "",
+        "end": flt.end.isoformat() if flt.end else "",
+    }
+    name = f"export/ledger-{secrets.token_hex(8)}.csv"
+    stored = filestore.create(get_session(), name, meta=json.dumps(info)).close()
+    background(current_app).start(EXPORT_JOB, stored.id)
+    return redirect(url_for("admin_ledger.export_status", file_id=stored.id))
+
+
+def _export(file_id: int) -> tuple[StoredFile, dict[str, Any]]:
+    stored = get_session().get(StoredFile, file_id)
+    info = json.loads(stored.meta) if stored is not None else {}
+    if stored is None or info.get("kind") != "ledger-export":
+        abort(404)
+    return stored, info
+
+
+@admin_bp.route("/exports/<int:file_id>")
+def export_status(file_id: int) -> ResponseReturnValue:
+    """The export's progress bar while its job runs, then a link to the file."""
+    stored, info = _export(file_id)
+    progress = background(current_app).progress(get_session(), EXPORT_JOB, stored.id)
+    return render_template("ledger/admin_export_status.html", stored=stored, info=info,
+                           progress=progress)  # fmt: skip
+
+
+@admin_bp.route("/exports/<int:file_id>/progress.json")
+def export_progress(file_id: int) -> ResponseReturnValue:
+    """Where the export job is (the page's progress bar polls this)."""
+    stored, _info = _export(file_id)
+    state = background(current_app).progress(get_session(), EXPORT_JOB, stored.id)
+    state["results_url"] = url_for("admin_ledger.export_status", file_id=file_id)
+    return jsonify(state)
+
+
+@admin_bp.route("/exports/<int:file_id>/softcoop-ledger.csv")
+def export_file(file_id: int) -> ResponseReturnValue:
+    """The finished export, streamed from the database chunk by chunk."""
+    stored, info = _export(file_id)
+    if not info.get("done"):
+        abort(404)
+    session = get_session()
+    return Response(
+        stream_with_context(filestore.chunks(session, stored.id)),
+        mimetype="text/csv",
+        headers={
+            "Content-Length": str(stored.size),
+            "Content-Disposition": 'attachment; filename="softcoop-ledger.csv"',
+        },
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.models import Channel, ChannelKind
 from market.db import utcnow
 from market.deals.models import Deal, Want, WantRequest
+from market.deals.states import Status
 from market.errors import Conflict, DomainError, Forbidden, NotFound
 from market.members.models import Member
 from market.money import Money, fee_split
@@ -119,10 +120,13 @@ def most_wanted(
 ) -> list[WantLine]:
     """Requests by how many members want them (then oldest first), optionally in one channel."""
     count = func.count(Want.id).label("wants")
+    # A request the co-op now holds (a deal for it is active) is answered: off the list.
+    answered = exists().where(Deal.want_request_id == WantRequest.id, Deal.status == Status.ACTIVE)
     query = (
         select(WantRequest, Channel.name, count)
         .join(Channel, Channel.id == WantRequest.channel_id)
         .outerjoin(Want, Want.request_id == WantRequest.id)
+        .where(~answered)
         .group_by(WantRequest.id, Channel.name)
         .order_by(count.desc(), WantRequest.id)
         .limit(limit)

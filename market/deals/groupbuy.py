@@ -177,3 +177,21 @@ def progress(
     )
     percent = 100 if needed == 0 else min(100, count * 100 // needed)
     return Progress(count, needed, percent, mine, bool(is_open), every - count)
+
+
+def group_buy_pointer(session: Session, product_id: int) -> tuple[str, str] | None:
+    """For a sold-out product's page: the group buy collecting commitments for it, if any."""
+    deal = session.scalar(
+        select(Deal)
+        .where(
+            Deal.product_id == product_id,
+            Deal.group_buy.is_(True),
+            Deal.status == Status.ACCEPTED,
+            Deal.settled_at.is_(None),
+        )
+        .order_by(Deal.deadline, Deal.id)
+        .limit(1)
+    )
+    if deal is None:
+        return None
+    return (f"A group buy for more is running: {deal.title}. Commit to it", f"/deals/{deal.id}")

@@ -85,6 +85,8 @@ class Deal(Base):
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # The offer whose terms were accepted (no FK: deal and deal_offer refer to each other).
     accepted_offer_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The deal ballot it was put to (no FK, as above): settled by that ballot's close only.
+    ballot_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
     # What settling bought: written once, by the run that won the settle lock.
     seats_bought: Mapped[int | None] = mapped_column(Integer, default=None)
     cost_cents: Mapped[int | None] = mapped_column(Integer, default=None)

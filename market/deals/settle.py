@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Channel, Product
 from market.db import utcnow
+from market.deals.follow_through import answer_wants, reserve_seats, tell_waitlist
 from market.deals.groupbuy import committed_count, committed_members
 from market.deals.models import Deal, DealOffer
 from market.deals.negotiation import offer_cost, require_ratified
@@ -64,11 +65,19 @@ def settle_deal(
     ratify_above: int,
     now: datetime | None = None,
 ) -> Settlement:
-    """Settle one accepted deal (idempotent); DomainError when the channel cannot pay."""
+    """Settle one accepted deal (idempotent); DomainError when the channel cannot pay.
+
+    A deal put to a deal ballot is settled only by that ballot's close (settle_many).
+    """
     now = now or utcnow()
     deal = session.get(Deal, deal_id)
     if deal is None:
         raise NotFound("No such deal.")
+    if deal.ballot_id is not None and deal.status == Status.ACCEPTED:
+        raise Conflict(
+            f"Deal #{deal.id} is on deal ballot #{deal.ballot_id}: the members' ballot decides "
+            "whether it is bought, at its close."
+        )
     if deal.settled_at is not None or deal.status in (Status.ACTIVE, Status.LAPSED):
         return Settlement("already", f"Deal #{deal.id} was already settled ({deal.status}).")
     if deal.status != Status.ACCEPTED:
@@ -133,16 +142,29 @@ def _tip(
     figure = Money(cost, currency).format()
     note = f"Tipped: {seats} seats for {figure} a month from {channel.name}. {stocked}"
     apply_move(session, deal, Status.ACTIVE, Actor.SYSTEM, note=note, now=now)
+    told: set[int] = set()
     if deal.group_buy:
-        notify_many(
-            session,
-            committed_members(session, deal, now),
-            "deal_tipped",
-            f"Group buy tipped: {deal.title}",
-            f"{members} members committed, so the co-op bought {seats} seats of "
-            f"{product.name}. You can claim yours in the catalogue.",
-            f"/deals/{deal.id}",
-        )
+        committed = committed_members(session, deal, now)
+        reserved = set(reserve_seats(session, deal, product, committed, now))
+        for got, group in ((True, [m for m in committed if m.id in reserved]),
+                           (False, [m for m in committed if m.id not in reserved])):  # fmt: skip
+            notify_many(
+                session,
+                group,
+                "deal_tipped",
+                f"Group buy tipped: {deal.title}",
+                f"{members} members committed, so the co-op bought {seats} seats of "
+                f"{product.name}. "
+                + (
+                    "A seat is claimed for you: it is on My licences."
+                    if got
+                    else "You can claim yours in the catalogue (keys: once the vendor's arrive)."
+                ),
+                f"/deals/{deal.id}",
+            )
+        told = {m.id for m in committed}
+    answer_wants(session, deal, product, told)
+    tell_waitlist(session, product)  # seats the committed members did not take
     return Settlement("tipped", note)
 
 
@@ -165,7 +187,7 @@ def due_for_settling(session: Session, now: datetime | None = None) -> list[int]
     """Accepted deals a settle run should look at: plain deals, and group buys."""
     query = (
         select(Deal.id)
-        .where(Deal.status == Status.ACCEPTED, Deal.settled_at.is_(None))
+        .where(Deal.status == Status.ACCEPTED, Deal.settled_at.is_(None), Deal.ballot_id.is_(None))
         .order_by(Deal.id)
     )
     return list(session.scalars(query))

@@ -59,7 +59,7 @@ MOVES: dict[tuple[Status, Status], frozenset[Actor]] = {
     (S.COUNTERED, S.WITHDRAWN): frozenset({A.ADMIN, A.VENDOR}),
     (S.ACCEPTED, S.ACTIVE): frozenset({A.SYSTEM}),
     (S.ACCEPTED, S.LAPSED): frozenset({A.SYSTEM}),
-    (S.ACCEPTED, S.WITHDRAWN): frozenset({A.ADMIN}),
+    (S.ACCEPTED, S.WITHDRAWN): frozenset({A.ADMIN, A.SYSTEM}),  # system: a ballot did not fund it
     (S.ACTIVE, S.EXPIRED): frozenset({A.SYSTEM}),
 }
 

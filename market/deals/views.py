@@ -63,7 +63,11 @@ def wanted() -> ResponseReturnValue:
 
 
 @bp.route("/wanted", methods=["POST"])
-@throttle("WANT_RATE_LIMIT", "You have asked for a lot of software lately. Try again later.")
+@throttle(
+    "WANT_RATE_LIMIT",
+    "You have asked for a lot of software lately. Try again later.",
+    shared=True,  # one budget with the API's POST /api/v1/me/wants
+)
 def ask() -> ResponseReturnValue:
     form = _want_form(request.form)
     if form.validate_on_submit():

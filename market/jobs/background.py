@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from market.jobs.status import PHASES, close_progress, latest_close
+from market.jobs.status import PHASES, close_progress, latest_close, latest_run, run_progress
 from market.jobs.views import start_run
 
 
@@ -21,3 +21,7 @@ class JobsBackground:
     def close_progress(self, session: Any, round_id: int, status: str) -> dict[str, Any]:
         """Phase, percent and done of the round's latest close run."""
         return close_progress(latest_close(session, round_id), status)
+
+    def progress(self, session: Any, job: str, target: int) -> dict[str, Any]:
+        """Phase, percent and done of the newest run of `job` for `target`."""
+        return run_progress(latest_run(session, job, target))

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -25,6 +24,9 @@ from catalog.models import Claim
 from market.billing import services as billing
 from market.billing import webhooks
 from market.clock import period_of
+from market.dealballots.audit import audit_dir
+from market.dealballots.closing import close_ballot, due_ballots
+from market.dealballots.models import DealBallot
 from market.deals.models import Deal
 from market.deals.settle_run import run_settle
 from market.deals.states import Status
@@ -36,7 +38,9 @@ from market.jobs.calendar import (
     next_day,
     next_month_start,
 )
+from market.jobs.files import FILE_JOBS
 from market.jobs.notices import run_notices
+from market.ledger.services import check_books
 from market.members.models import Member, MemberStatus
 from market.notifications.delivery import send_pending
 from market.proposals.models import Proposal
@@ -46,7 +50,8 @@ from market.reserve.models import ReserveSpend, SpendStatus
 from market.reserve.spending import due_spends
 from market.webdb import database
 
-Progress = Callable[[str], None]
+# progress(phase) or progress(phase, percent): told between the job's transactions.
+Progress = Callable[..., None]
 Due = tuple[str, int | None]
 
 
@@ -102,7 +107,6 @@ def _close_rounds(app: Flask, target: int | None, now: datetime, progress: Progr
     db = database(app)
     with db.transaction() as session:
         ids = [target] if target is not None else [r for r, _ in _close_due(session, now)]
-    audit_dir = Path(app.config["AUDIT_DIR"])
     done = []
     for rid in ids:
         with db.transaction() as session:
@@ -110,7 +114,8 @@ def _close_rounds(app: Flask, target: int | None, now: datetime, progress: Progr
             if rnd.status == RoundStatus.PUBLISHED:  # another run got there first
                 done.append(f"round {rid}: already published")
                 continue
-        report = close_and_publish(db, int(rid), audit_dir, now, progress)
+        lease = timedelta(seconds=int(app.config.get("CLOSE_LEASE_SECONDS") or 15 * 60))
+        report = close_and_publish(db, int(rid), now, progress, lease)
         done.append(f"round {rid}: {report.status}, {report.ballots} ballots")
     return "; ".join(done) or "No round was due to close."
 
@@ -126,6 +131,44 @@ def _close_due(session: Session, now: datetime) -> list[Due]:
 
 def _close_next(session: Session, now: datetime) -> datetime | None:
     return session.scalar(select(func.min(Round.closes_at)).where(Round.status == RoundStatus.OPEN))
+
+
+def _close_deal_ballots(app: Flask, target: int | None, now: datetime, _p: Progress) -> str:
+    db = database(app)
+    with db.transaction() as session:
+        ids = [target] if target is not None else due_ballots(session, now)
+    done = []
+    for bid in ids:
+        with db.transaction() as session:
+            problems = check_books(session)
+            if problems:
+                raise RuntimeError("The books do not balance; not closing: " + "; ".join(problems))
+            report = close_ballot(
+                session,
+                int(bid),
+                audit_dir(app.config),
+                currency=app.config["CURRENCY"],
+                now=now,
+                early=target is not None,
+            )
+            problems = check_books(session)
+            if problems:  # raising rolls the whole close back
+                raise RuntimeError("The books would not balance: " + "; ".join(problems))
+        done.append(f"deal ballot {bid}: {report.status}, {report.ballots} ballots")
+    return "; ".join(done) or "No deal ballot was due to close."
+
+
+def _deal_ballots_due(session: Session, now: datetime) -> list[Due]:
+    rows = session.execute(
+        select(DealBallot.id, DealBallot.closes_at).where(
+            DealBallot.status == "open", DealBallot.closes_at <= now
+        )
+    ).all()
+    return [(f"deal-ballot-{bid}@{minute_slot(at)}", bid) for bid, at in rows]
+
+
+def _deal_ballots_next(session: Session, now: datetime) -> datetime | None:
+    return session.scalar(select(func.min(DealBallot.closes_at)).where(DealBallot.status == "open"))
 
 
 # ------------------------------------------------------------------ dues and licences
@@ -192,8 +235,6 @@ def _every(minutes: int) -> Callable[[Session, datetime], list[Due]]:
 
 
 def _every_next(minutes: int) -> Callable[[Session, datetime], datetime | None]:
-    from datetime import timedelta
-
     def next_at(_session: Session, now: datetime) -> datetime | None:
         return floor_minutes(now, minutes) + timedelta(minutes=minutes)
 
@@ -217,6 +258,7 @@ def _settle_due(session: Session, now: datetime) -> list[Due]:
         select(Deal.id).where(
             Deal.status == Status.ACCEPTED,
             Deal.settled_at.is_(None),
+            Deal.ballot_id.is_(None),  # a deal ballot's close settles its deals
             (Deal.deadline.is_(None)) | (Deal.deadline <= now),
         )
     ).all()
@@ -295,6 +337,9 @@ JOBS: dict[str, Job] = {
             _open_round, _open_due, _open_next),
         Job("rounds.close", "Close and publish rounds", "at each round's closing time",
             _close_rounds, _close_due, _close_next),
+        Job("deal_ballots.close", "Close and publish deal ballots",
+            "at each deal ballot's closing time",
+            _close_deal_ballots, _deal_ballots_due, _deal_ballots_next),
         Job("dues.lapse", "Lapse members past grace", "daily and at grace deadlines",
             _lapse, _lapse_due, _next_grace),
         Job("licences.reclaim", "Reclaim lapsed members' licences",
@@ -312,5 +357,6 @@ JOBS: dict[str, Job] = {
             _send, _every(1), _every_next(1)),
         Job("dues.replay", "Replay parked Stripe events", "every 5 minutes",
             _replay, _every(5), _every_next(5)),
+        *(Job(*spec) for spec in FILE_JOBS),
     ]
 }  # fmt: skip

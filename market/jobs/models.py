@@ -50,6 +50,8 @@ class JobRun(Base):
     lease_token: Mapped[str | None] = mapped_column(String(32), default=None)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     phase: Mapped[str] = mapped_column(String(16), default="")
+    # How far the phase has got, 0-100, for jobs that can tell (imports, exports).
+    percent: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -15,10 +15,13 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from market import trace
 from market.config import INSTANCE
 from market.jobs.definitions import JOBS
 
 log = logging.getLogger(__name__)
+# The worker's lines about each run (JSON, like the request log), with the request id.
+job_log = logging.getLogger("softcoop.jobs")
 
 
 def default_broker() -> str:
@@ -62,11 +65,14 @@ def celery_init_app(app: Flask) -> Celery:
     return celery_app
 
 
-def _run_task(task: Task, run_id: int, now: str | None = None) -> str:
+def _run_task(
+    task: Task, run_id: int, now: str | None = None, request_id: str | None = None
+) -> str:
     """Run one job run; schedule the next attempt when it failed and may be retried.
 
     `now` is only sent by a tick that was itself given a moment (a simulation or a test
-    travelling the clock); workers otherwise read the clock.
+    travelling the clock); workers otherwise read the clock. `request_id`: the request that
+    enqueued the run; every log line written while it runs carries it.
     """
     from datetime import datetime
 
@@ -75,17 +81,27 @@ def _run_task(task: Task, run_id: int, now: str | None = None) -> str:
     from market.jobs.runner import execute
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    outcome = execute(app, run_id, datetime.fromisoformat(now) if now else None)
+    with trace.bound_request_id(request_id):
+        fields = {"job": task.name, "run_id": run_id, "request_id": request_id}
+        job_log.info("job started", extra={"fields": fields})
+        outcome = execute(app, run_id, datetime.fromisoformat(now) if now else None)
+        job_log.info(
+            "job %s", outcome.status, extra={"fields": {**fields, "status": outcome.status}}
+        )
     if outcome.retry_in is not None:
-        task.apply_async(args=[run_id], kwargs={"now": now}, countdown=outcome.retry_in)
+        task.apply_async(
+            args=[run_id], kwargs={"now": now, "request_id": request_id}, countdown=outcome.retry_in
+        )
     return outcome.status
 
 
 def enqueue(app: Flask, job: str, run_id: int, now: datetime | None = None, **options: Any) -> bool:
     """Send a run to the workers; False when the broker cannot be reached (the schedule
-    sends it again later, so nothing is lost)."""
+    sends it again later, so nothing is lost). From a request, the run carries its id."""
     celery_app: Celery = app.extensions["celery"]
-    kwargs = {"now": now.isoformat()} if now is not None else {}
+    kwargs: dict[str, str] = {"now": now.isoformat()} if now is not None else {}
+    if trace.current_request_id():  # sent from a request: the run's log lines name it
+        kwargs["request_id"] = trace.current_request_id() or ""
     try:
         celery_app.tasks[task_name(job)].apply_async(
             args=[run_id], kwargs=kwargs, retry=True, retry_policy={"max_retries": 2}, **options

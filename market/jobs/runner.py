@@ -42,6 +42,12 @@ def backoff(attempt: int) -> int:
     return BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1]
 
 
+def lease(app: Flask) -> timedelta:
+    """How long a claimed run is held (JOB_LEASE_SECONDS; LEASE by default)."""
+    seconds = app.config.get("JOB_LEASE_SECONDS")
+    return timedelta(seconds=int(seconds)) if seconds else LEASE
+
+
 def _claim(app: Flask, run_id: int, now: datetime) -> str | None:
     token = secrets.token_hex(16)
     runnable = or_(
@@ -55,11 +61,12 @@ def _claim(app: Flask, run_id: int, now: datetime) -> str | None:
             .where(JobRun.id == run_id, runnable)
             .values(
                 status=RunStatus.RUNNING.value,
-                lease_until=now + LEASE,
+                lease_until=now + lease(app),
                 lease_token=token,
                 attempts=JobRun.attempts + 1,
                 started_at=now,
                 phase="",
+                percent=0,
             )
             .execution_options(synchronize_session=False)
         )
@@ -94,7 +101,11 @@ def execute(app: Flask, run_id: int, now: datetime | None = None) -> Outcome:
         job, target, attempts = JOBS[run.job], run.target_id, run.attempts
     started = time.perf_counter()
     try:
-        message = job.run(app, target, now, lambda phase: _record(app, run_id, token, phase=phase))
+
+        def progress(phase: str, percent: int = 0) -> None:
+            _record(app, run_id, token, phase=phase, percent=percent)
+
+        message = job.run(app, target, now, progress)
     except Exception as exc:  # noqa: BLE001  (every failure is recorded, none is lost)
         return _failed(app, run_id, token, attempts, job.max_attempts, _message(exc), started)
     _record(

@@ -51,14 +51,37 @@ def job_lines(session: Session, now: datetime) -> list[JobLine]:
     return lines
 
 
-def latest_close(session: Session, round_id: int) -> JobRun | None:
-    """The newest close run of a round (scheduled or requested)."""
+def latest_run(session: Session, job: str, target_id: int) -> JobRun | None:
+    """The newest run of a job for one target (scheduled or requested)."""
     return session.scalar(
         select(JobRun)
-        .where(JobRun.job == "rounds.close", JobRun.target_id == round_id)
+        .where(JobRun.job == job, JobRun.target_id == target_id)
         .order_by(JobRun.id.desc())
         .limit(1)
     )
+
+
+def latest_close(session: Session, round_id: int) -> JobRun | None:
+    """The newest close run of a round (scheduled or requested)."""
+    return latest_run(session, "rounds.close", round_id)
+
+
+def run_progress(run: JobRun | None) -> dict[str, object]:
+    """A file job's progress bar: phase, percent, done, failed, message, active."""
+    if run is None:
+        idle = {"phase": "", "percent": 0, "done": False, "failed": False}
+        return {**idle, "message": "", "active": False}
+    done = run.status == RunStatus.SUCCEEDED
+    failed = run.status == RunStatus.FAILED
+    phase = "queued" if run.status == RunStatus.QUEUED else (run.phase or "start")
+    return {
+        "phase": "done" if done else phase,
+        "percent": 100 if done else max(run.percent or 0, 2),
+        "done": done,
+        "failed": failed,
+        "message": run.message if failed or run.status == RunStatus.RETRYING else "",
+        "active": not done and not failed,
+    }
 
 
 def close_progress(run: JobRun | None, round_status: str) -> dict[str, object]:
@@ -72,8 +95,8 @@ def close_progress(run: JobRun | None, round_status: str) -> dict[str, object]:
         return {**idle, "message": "", "active": False}
     failed = run.status == RunStatus.FAILED
     phase = run.phase or "claim"
-    # Booking, the audit file and publication share one transaction: "book" covers them.
-    percent = {"claim": 10, "tally": 30, "book": 70}.get(phase, 5)
+    # Each phase is its own transaction; the audit file is the long one at a million ballots.
+    percent = {"claim": 5, "tally": 20, "book": 45, "audit": 55, "publish": 95}.get(phase, 5)
     if run.status == RunStatus.QUEUED:
         phase, percent = "queued", 2
     return {

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from market.errors import DomainError
-from market.members import sessions
+from market.members import sessions, tokens
 from market.members.models import Member, MemberStatus
 from market.members.passwords import verify_password
 from market.personal import stamp
@@ -43,6 +43,7 @@ def export_profile(session: Session, member_id: int) -> dict[str, Any]:
         "joined_at": stamp(member.created_at),
         "emails_may_quote_members": member.email_member_text,
         "open_logins": sessions.open_count(session, member.id),
+        "api_tokens": tokens.export(session, member.id),
     }
 
 
@@ -59,6 +60,7 @@ def erase_profile(session: Session, member_id: int, now: datetime) -> None:
     member.deleted_at = now
     session.flush()
     sessions.end_sessions(session, member.id)
+    tokens.delete_all(session, member.id)  # an erased person's programs stop too
 
 
 def delete_account(

@@ -93,6 +93,38 @@ class MemberAdminForm(FlaskForm):
     )
 
 
+class TokenForm(FlaskForm):
+    """A new personal access token for the API (its scope and lifetime)."""
+
+    name = StringField(
+        "Token name",
+        validators=[
+            DataRequired(message="Give the token a name."),
+            Length(max=80, message="Names can have at most 80 characters."),
+        ],
+        description="What uses it, e.g. 'my budgeting script'.",
+    )
+    scope = SelectField(
+        "Scope",
+        choices=[
+            SelectChoice("read", "read: see my things"),
+            SelectChoice("member", "member: also claim, vote, release"),
+            SelectChoice("admin", "admin: also the admin operations"),
+        ],
+        default="read",
+    )
+    days = SelectField(
+        "Lasts",
+        choices=[
+            SelectChoice("7", "7 days"),
+            SelectChoice("30", "30 days"),
+            SelectChoice("90", "90 days"),
+            SelectChoice("365", "a year"),
+        ],
+        default="30",
+    )
+
+
 class DeleteAccountForm(FlaskForm):
     password = PasswordField("Your password", validators=[DataRequired(), Length(max=256)])
     understood = BooleanField(

@@ -112,3 +112,26 @@ def good_standing(now: datetime) -> ColumnElement[bool]:
         Member.status == MemberStatus.ACTIVE.value,
         and_(Member.status == MemberStatus.PAST_DUE.value, Member.grace_until > now),
     )
+
+
+class ApiToken(Base):
+    """A personal access token for the JSON API: shown once, kept as its SHA-256 only.
+
+    `scope` is one of read < member < admin (each includes the ones before it); the admin
+    scope is only ever given to admins, and is checked against the member again at each use.
+    """
+
+    __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint("scope IN ('read', 'member', 'admin')", name="scope_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token (after its prefix), so a member can tell tokens apart.
+    hint: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -10,6 +10,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -24,7 +25,7 @@ from market.auth import admin_blueprint, current_member, public
 from market.clock import utcnow
 from market.errors import DomainError
 from market.extensions import refused, throttle
-from market.members import account, recovery, services, sessions
+from market.members import account, recovery, services, sessions, tokens
 from market.members.forms import (
     DeleteAccountForm,
     ForgotForm,
@@ -34,6 +35,7 @@ from market.members.forms import (
     ProfileForm,
     ResetForm,
     SignUpForm,
+    TokenForm,
 )
 from market.members.models import Member
 from market.webdb import get_session
@@ -185,15 +187,71 @@ def profile() -> ResponseReturnValue:
             flash("Profile saved." + note, "success")
             return redirect(url_for("members.profile"))
     status = 400 if request.method == "POST" else 200
-    others = sessions.open_count(get_session(), member.id) - 1
+    return _profile_page(form, status)
+
+
+def _profile_page(
+    form: ProfileForm | None = None,
+    status: int = 200,
+    token_form: TokenForm | None = None,
+    new_token: str | None = None,
+) -> ResponseReturnValue:
+    member = current_member()
+    session = get_session()
+    if token_form is None:
+        token_form = TokenForm(formdata=None)
+    if not member.is_admin:
+        token_form.scope.choices = [c for c in token_form.scope.choices if c.value != "admin"]  # type: ignore[union-attr]
+    others = sessions.open_count(session, member.id) - 1
     return render_template(
         "members/profile.html",
-        form=form,
+        form=form or ProfileForm(formdata=None, obj=member),
         member=member,
         everywhere=FlaskForm(),
         verify=FlaskForm(),
         others=others,
+        token_form=token_form,
+        tokens=tokens.live_tokens(session, member),
+        new_token=new_token,
+        revoke_form=FlaskForm(),
     ), status
+
+
+@bp.route("/profile/tokens", methods=["POST"])
+def token_create() -> ResponseReturnValue:
+    """Make a personal access token; the page shows it once (it is never shown again)."""
+    form = TokenForm()
+    if not current_member().is_admin:
+        form.scope.choices = [c for c in form.scope.choices if c.value != "admin"]  # type: ignore[union-attr]
+    if form.validate_on_submit():
+        try:
+            made = tokens.create(
+                get_session(),
+                current_member(),
+                form.name.data or "",
+                form.scope.data or "",
+                int(form.days.data or 0),
+            )
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
+        else:
+            # Shown once, in this response only: never in a cookie, a flash or a cache.
+            response = make_response(_profile_page(new_token=made.secret))
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return _profile_page(status=400, token_form=form)
+
+
+@bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+def token_revoke(token_id: int) -> ResponseReturnValue:
+    if not FlaskForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    try:
+        name = tokens.revoke(get_session(), current_member(), token_id)
+    except DomainError:
+        abort(404)
+    flash(f"Token {name!r} revoked: it no longer works.", "success")
+    return redirect(url_for("members.profile"), 303)
 
 
 def _link(endpoint: str) -> recovery.LinkFor:

@@ -41,7 +41,11 @@ def proposal_list() -> ResponseReturnValue:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@throttle("PROPOSAL_RATE_LIMIT", "You have started a lot of proposals lately. Try again later.")
+@throttle(
+    "PROPOSAL_RATE_LIMIT",
+    "You have started a lot of proposals lately. Try again later.",
+    shared=True,  # one budget with the API's POST /api/v1/proposals
+)
 def new() -> ResponseReturnValue:
     form = ProposalForm()
     if request.method == "GET":

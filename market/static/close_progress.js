@@ -1,8 +1,9 @@
-// Follows a round's close: polls the progress endpoint, moves the bar, and opens the
-// results when the round is published. Without JS the page reloads itself (noscript).
+// Follows a background job (a round's close, a key import, an export): polls the progress
+// endpoint, moves the bar, and opens the results when done. Without JS the page reloads
+// itself (noscript).
 (function () {
   "use strict";
-  var box = document.getElementById("close-progress");
+  var box = document.getElementById("job-progress");
   if (!box) { return; }
   var bar = box.querySelector("progress");
   var label = box.querySelector(".phase-label");
@@ -12,12 +13,11 @@
     bar.value = state.percent;
     bar.textContent = state.percent + " %";
     steps.forEach(function (li) {
-      var here = li.dataset.phase === state.phase ||
-        (state.phase === "book" && li.dataset.phase === "audit");
+      var here = li.dataset.phase === state.phase;
       if (here) { li.setAttribute("aria-current", "step"); } else { li.removeAttribute("aria-current"); }
     });
     if (state.failed) {
-      label.textContent = "The close failed: " + state.message;
+      label.textContent = "Failed: " + state.message;
     } else if (state.phase === "queued") {
       label.textContent = "Waiting for a worker…";
     } else {

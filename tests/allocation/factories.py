@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -87,3 +88,16 @@ def pay_dues(
     }
     book_paid_invoice(session, member.id, invoice, start, DuesSettings(ops_share_bp=ops_share_bp))
     return inv_id
+
+
+def audit_copy(session: Session, round_id: int, folder: Path) -> Path:
+    """The published round's audit file, copied from the database's file store to `folder`."""
+    from allocation import audit
+
+    session.expire_all()
+    rnd = session.get(Round, round_id)
+    assert rnd is not None and rnd.audit_head
+    stored = audit.stored_audit(session, rnd)
+    assert stored is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    return audit.save_copy(session, stored, folder / f"round-{round_id}.csv")

@@ -11,9 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from allocation import recount
+from allocation import audit, recount
 from allocation.closing import close_and_publish
-from market import csvsafe
+from allocation.models import Round
+from market import csvsafe, filestore
 from market.clock import period_of, utcnow
 from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, vote
@@ -31,7 +32,7 @@ def _published(session: Session, app: Flask, audit_dir: Path, names: list[str]) 
         vote(session, member, rnd, {chans[0].id: 2_000 * i + 1_000, chans[1].id: 9_000 - 2_000 * i})
     fund_pool(session, period, 30_000)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     return rnd.id
 
 
@@ -44,7 +45,7 @@ def _download(client: FlaskClient, round_id: int) -> str:
 def test_renaming_a_channel_never_changes_a_published_audit_file(
     make_app: Callable[..., Flask], session: Session, login: Login, tmp_path: Path
 ) -> None:
-    first_host = make_app(AUDIT_DIR=str(tmp_path / "a"))
+    first_host = make_app()
     round_id = _published(session, first_host, tmp_path / "a", ["Safe Stuff", "Know Things"])
     published = _download(first_host.test_client(), round_id)
     admin = login(make_member(session, admin=True), first_host.test_client())
@@ -59,10 +60,16 @@ def test_renaming_a_channel_never_changes_a_published_audit_file(
         },
     )
     assert renamed.status_code == 302
-    # A second host, without the cached file, regenerates it from what the round recorded.
-    other_host = make_app(AUDIT_DIR=str(tmp_path / "b"))
+    # A second host (its own process and disk) serves the same stored bytes.
+    other_host = make_app()
     again = _download(other_host.test_client(), round_id)
     assert again == published and "Safe Stuff Renamed" not in again
+    # Regenerated from what the round recorded, the file is byte for byte the same.
+    rnd = session.get(Round, round_id)
+    assert rnd is not None
+    with session.begin_nested() as scratch:
+        assert audit.write_audit(session, rnd) == (rnd.audit_head, 3)
+        scratch.rollback()
     path = tmp_path / "again.csv"
     path.write_text(again, newline="")
     result = recount.recount(path)
@@ -83,3 +90,23 @@ def test_audit_file_cells_are_inert_and_the_recount_reads_names_back(
     assert result.matches
     assert result.audit.channel_names == names
     assert recount.main([str(path)]) == 0
+
+
+def test_a_round_published_before_files_were_stored_is_stored_once_and_checked(
+    app: Flask, session: Session, audit_dir: Path
+) -> None:
+    round_id = _published(session, app, audit_dir, ["One", "Two"])
+    published = _download(app.test_client(), round_id)
+    rnd = session.get(Round, round_id)
+    assert rnd is not None
+    filestore.remove(session, audit.audit_name(rnd))  # as after the upgrade that added the store
+    session.commit()
+    assert _download(app.test_client(), round_id) == published
+    assert audit.stored_audit(session, rnd) is not None
+    # A file that cannot be regenerated to the published hash is never served.
+    filestore.remove(session, audit.audit_name(rnd))
+    rnd.audit_head = "0" * 64
+    session.commit()
+    response = app.test_client().get(f"/rounds/{round_id}/audit.csv")
+    assert response.status_code == 409 and "cannot be rebuilt" in response.get_data(as_text=True)
+    assert audit.stored_audit(session, rnd) is None

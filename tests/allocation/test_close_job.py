@@ -75,5 +75,17 @@ def test_a_close_under_way_shows_a_progress_bar_that_updates_itself(
     session.commit()
     state = client.get(f"/admin/rounds/{rnd.id}/close/progress.json").get_json()
     assert state["phase"] == "tally" and 0 < state["percent"] < 100 and not state["done"]
+    percents = []
+    for phase in ("book", "audit", "publish"):
+        run.phase = phase
+        session.commit()
+        state = client.get(f"/admin/rounds/{rnd.id}/close/progress.json").get_json()
+        assert state["phase"] == phase and not state["done"]
+        percents.append(state["percent"])
+        html = client.get(f"/admin/rounds/{rnd.id}").get_data(as_text=True)
+        # The audit file is its own step on the bar, not folded into booking.
+        assert f'<li data-phase="{phase}" aria-current="step">' in html
+        assert html.count('aria-current="step"') == 1
+    assert percents == sorted(percents) and len(set(percents)) == 3
     with client.get("/static/close_progress.js") as script:
         assert script.status_code == 200

@@ -26,7 +26,7 @@ from market.errors import Conflict
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import balance, channel_code, pool_code
 from market.webdb import database
-from tests.allocation.factories import fund_pool, open_round, vote
+from tests.allocation.factories import audit_copy, fund_pool, open_round, vote
 from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
@@ -135,8 +135,8 @@ def test_a_tampered_audit_file_is_caught(session: Session, app: Flask, audit_dir
     rnd, _ = _populated_round(session, voters=5)
     fund_pool(session, rnd.period, 10_000)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
-    [path] = audit_dir.glob("*.csv")
+    close_and_publish(database(app), rnd.id)
+    path = audit_copy(session, rnd.id, audit_dir)
     lines = path.read_text().splitlines()
     row = next(i for i, line in enumerate(lines) if len(line.split(",")[0]) == 64)
     parts = lines[row].split(",")
@@ -153,7 +153,7 @@ def test_a_ballot_after_the_close_is_refused_and_changes_nothing(
     late = make_member(session)
     rnd, chans = _populated_round(session, voters=5)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     data = {"round_id": str(rnd.id), f"share-{chans[0].id}": "100"}
     resp = login(late).post(f"/rounds/{rnd.id}/vote", data=data)
     assert resp.status_code == 409
@@ -169,34 +169,96 @@ def test_a_second_close_is_refused_while_one_runs(
     rnd.close_lease_until = utcnow() + timedelta(minutes=5)  # another run holds the lease
     session.commit()
     with pytest.raises(Conflict, match="already running"):
-        close_and_publish(database(app), rnd.id, audit_dir)
+        close_and_publish(database(app), rnd.id)
     assert _refresh(session, rnd).status == "open"
 
 
-def test_a_crashed_close_resumes_without_booking_twice(
-    session: Session, app: Flask, audit_dir: Path, monkeypatch: pytest.MonkeyPatch
+class Killed(BaseException):
+    """The worker dies: nothing after this point of the close runs."""
+
+
+def _kill_between(phase: str) -> Callable[[str], None]:
+    def progress(now_starting: str) -> None:
+        if now_starting == phase:
+            raise Killed(f"killed before {phase}")
+
+    return progress
+
+
+def _kill_inside(monkeypatch: pytest.MonkeyPatch, phase: str) -> None:
+    """Kill the worker after the phase did its work, before its transaction commits."""
+    name = {"tally": "outcome", "book": "_book", "audit": "write_audit", "publish": "_books_ok"}
+    real = getattr(closing, name[phase])
+
+    def dying(*args: object, **kwargs: object) -> object:
+        done = real(*args, **kwargs)
+        if phase == "publish" and args[1] != "after":  # the books check of the claim
+            return done
+        raise Killed(f"killed inside {phase}")
+
+    monkeypatch.setattr(closing, name[phase], dying)
+
+
+@pytest.mark.parametrize("where", ["between", "inside"])
+@pytest.mark.parametrize("phase", ["tally", "book", "audit", "publish"])
+def test_a_close_killed_in_any_phase_resumes_without_booking_twice(
+    session: Session,
+    app: Flask,
+    audit_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    phase: str,
+    where: str,
 ) -> None:
     rnd, _ = _populated_round(session, voters=8)
     fund_pool(session, rnd.period, 50_000)
     session.commit()
-
-    def crash(*_a: object, **_k: object) -> None:
-        raise RuntimeError("power cut while writing the audit file")
-
-    monkeypatch.setattr(closing, "write_audit", crash)
-    with pytest.raises(RuntimeError):
-        close_and_publish(database(app), rnd.id, audit_dir)
-    assert _refresh(session, rnd).status == "closed"  # tallied, not yet published
+    # A killed worker never releases its lease: the next run waits for it to expire.
+    monkeypatch.setattr(closing, "_release", lambda *_a: None)
+    progress = None
+    if where == "between":
+        progress = _kill_between(phase)
+    else:
+        _kill_inside(monkeypatch, phase)
+    with pytest.raises(Killed):
+        close_and_publish(database(app), rnd.id, progress=progress)
     monkeypatch.undo()
-    report = close_and_publish(database(app), rnd.id, audit_dir)
+    assert _refresh(session, rnd).status != "published"
+    with pytest.raises(Conflict, match="already running"):
+        close_and_publish(database(app), rnd.id)
+    seen: list[str] = []
+    later = utcnow() + closing.LEASE + timedelta(minutes=1)
+    report = close_and_publish(database(app), rnd.id, now=later, progress=seen.append)
     assert report.status == "published"
+    assert seen == ["claim", "tally", "book", "audit", "publish"]
     keys = session.scalars(
         select(LedgerTransaction.key).where(LedgerTransaction.kind == "allocation")
     ).all()
     assert keys == [f"round:{rnd.id}:publish"]
     assert balance(session, pool_code(rnd.period)) == 0
+    result = recount.recount(audit_copy(session, rnd.id, audit_dir))
+    assert result.matches and result.audit.head == report.audit_head
+    assert result.audit.ballots == 8
     with pytest.raises(Conflict, match="already closed"):
-        close_and_publish(database(app), rnd.id, audit_dir)
+        close_and_publish(database(app), rnd.id)
+
+
+def test_a_close_started_before_the_last_ballot_closes_after_it(
+    session: Session, app: Flask, audit_dir: Path
+) -> None:
+    # A job's run starts (and reads `now`) a moment before its claim stops the voting; a
+    # ballot accepted in between must still precede closed_at.
+    rnd, _ = _populated_round(session, voters=3)
+    fund_pool(session, rnd.period, 9_000)
+    session.commit()
+    started = utcnow() - timedelta(seconds=5)
+    last = session.scalar(select(func.max(Ballot.cast_at)).where(Ballot.round_id == rnd.id))
+    assert last is not None and last > started
+    close_and_publish(database(app), rnd.id, now=started)
+    closed = _refresh(session, rnd)
+    assert closed.closed_at is not None and closed.closed_at >= last
+    from allocation.invariants import no_ballot_after_close
+
+    assert no_ballot_after_close(session) == []
 
 
 def test_no_ballots_means_the_pool_carries_over(
@@ -206,11 +268,11 @@ def test_no_ballots_means_the_pool_carries_over(
     rnd, _ = open_round(session)
     fund_pool(session, rnd.period, 20_000)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     assert balance(session, pool_code(next_period(rnd.period))) == 20_000
     page = app.test_client().get(f"/rounds/{rnd.id}/results").get_data(as_text=True)
     assert "No ballots were cast" in page and f"carries over to {next_period(rnd.period)}" in page
-    [path] = audit_dir.glob("*.csv")
+    path = audit_copy(session, rnd.id, audit_dir)
     assert recount.recount(path).matches
 
 

@@ -50,7 +50,7 @@ def _month(session: Session, app: Flask, audit_dir: Path, members: list[Member],
         pay_dues(session, member, period)
         vote(session, member, rnd, _split(session), now=when)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
 
 
 def _statements(app: Flask, client: FlaskClient) -> dict[str, int]:

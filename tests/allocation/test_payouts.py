@@ -28,7 +28,7 @@ def _owed_channel(session: Session, app: Flask, audit_dir: Path) -> tuple[int, i
     vote(session, member, rnd, {chans[0].id: 10_000})
     fund_pool(session, rnd.period, 40_000)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     return chans[0].id, chans[1].id
 
 

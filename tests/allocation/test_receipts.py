@@ -7,15 +7,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from allocation import receipts, splits
+from allocation import audit, receipts, recount, splits
 from allocation.closing import close_and_publish
 from allocation.models import Ballot, Round
+from market import filestore
+from market.filestore import StoredChunk
 from market.webdb import database
-from tests.allocation.factories import fund_pool, open_round, vote
+from tests.allocation.factories import audit_copy, fund_pool, open_round, vote
 from tests.market.factories import make_member
 
 Login = Callable[..., FlaskClient]
@@ -32,7 +36,7 @@ def _closed(
         cast.append(vote(session, m, rnd, {chans[0].id: bp, chans[1].id: 10_000 - bp}).ballot)
     fund_pool(session, rnd.period, 10_001)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     session.expire_all()  # the close ran in its own transactions
     return rnd, members, cast
 
@@ -47,7 +51,7 @@ def test_my_receipts_lists_receipt_salt_and_its_line_in_the_file(
     assert ballot.receipt in page and ballot.salt in page
     # The salt shown lets the member recompute their receipt.
     assert splits.receipt(rnd.id, ballot.id, ballot.split, ballot.salt) == ballot.receipt
-    [path] = audit_dir.glob("*.csv")
+    path = audit_copy(session, rnd.id, audit_dir)
     lines = path.read_text().splitlines()
     number = next(i for i, line in enumerate(lines, 1) if line.startswith(ballot.receipt))
     link = f"/rounds/{rnd.id}/receipt?r={ballot.receipt}"
@@ -58,19 +62,31 @@ def test_my_receipts_lists_receipt_salt_and_its_line_in_the_file(
     assert f"line {number} of the" in text
 
 
+@pytest.mark.parametrize("chunk", [1 << 20, 300])
 def test_every_receipt_is_found_on_its_own_line(
-    session: Session, app: Flask, audit_dir: Path
+    session: Session, app: Flask, audit_dir: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
+    # Small chunks: the file spans many, and each lookup reads only the one holding it.
+    monkeypatch.setattr(filestore, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(audit, "BLOCK_BYTES", chunk // 2)
     rnd, _, cast = _closed(session, app, audit_dir, voters=40)
-    [path] = audit_dir.glob("*.csv")
+    stored = audit.stored_audit(session, rnd)
+    assert stored is not None
+    chunks = session.scalar(
+        select(func.count()).select_from(StoredChunk).where(StoredChunk.file_id == stored.id)
+    )
+    assert (chunks or 0) > (1 if chunk < 1000 else 0)
+    path = audit_copy(session, rnd.id, audit_dir)
     lines = path.read_text().splitlines()
+    assert stored.lines == len(lines) and stored.size == path.stat().st_size
+    assert recount.recount(path).matches
     for ballot in cast:
-        found = receipts.find_receipt(session, rnd, audit_dir, ballot.receipt or "")
+        found = receipts.find_receipt(database(app), session, rnd, ballot.receipt or "")
         assert found is not None and found.line_number is not None
         assert lines[found.line_number - 1] == found.line
         assert found.line.startswith(ballot.receipt or "")
-    assert receipts.find_receipt(session, rnd, audit_dir, "0" * 64) is None
-    assert receipts.find_receipt(session, rnd, audit_dir, "f" * 64) is None
+    assert receipts.find_receipt(database(app), session, rnd, "0" * 64) is None
+    assert receipts.find_receipt(database(app), session, rnd, "f" * 64) is None
 
 
 def test_find_receipt_says_what_is_wrong(
@@ -98,7 +114,7 @@ def test_the_downloaded_tool_checks_file_and_receipt_without_numpy(
     rnd, _, cast = _closed(session, app, audit_dir)
     tool = tmp_path / "softcoop_verify.py"
     tool.write_bytes(client.get("/rounds/softcoop_verify.py").data)
-    [audit] = audit_dir.glob("*.csv")
+    audit = audit_copy(session, rnd.id, audit_dir)
     ballot = cast[0]
     assert ballot.receipt and ballot.salt
     args = [str(audit), "--receipt", ballot.receipt, "--ballot", str(ballot.id)]

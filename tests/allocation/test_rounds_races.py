@@ -107,7 +107,7 @@ def test_ballots_racing_the_close_land_before_it_or_are_refused(
     for t in threads:
         t.start()
     barrier.wait()
-    report = close_and_publish(database(live_server.app), round_id, tmp_path)
+    report = close_and_publish(database(live_server.app), round_id)
     for t in threads:
         t.join(30)
     assert set(refused) <= {409}

@@ -38,7 +38,7 @@ def _published(
     vote(session, voter, rnd, split_by_id, now=when + timedelta(minutes=1))
     fund_pool(session, period, 45_000)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     return rnd, chans
 
 

@@ -42,7 +42,7 @@ def test_admin_closes_a_round_through_a_worker_and_watches_it_publish(
         page.get_by_role("button", name="Close and publish").click()
         assert page.get_by_text(closes.strftime("%d %B %Y at %H:%M UTC")).is_visible()
         page.get_by_role("button", name="Close now, before").click()
-        assert page.locator("#close-progress progress").count() == 1
+        assert page.locator("#job-progress progress").count() == 1
         page.wait_for_url(f"**/rounds/{rid}/results", timeout=90_000)
         assert page.locator("svg rect.bar-outcome").count() == 2
         database(server.app).engine.dispose()

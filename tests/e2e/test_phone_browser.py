@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from allocation.models import Round, RoundStatus
 from market import demo
+from market.dealballots.models import DealBallot
 from market.deals.models import Deal
 from market.proposals.models import Proposal
 from market.webdb import database
@@ -26,6 +27,7 @@ PUBLIC = [
     "/rounds/",
     "/login",
     "/signup",
+    "/api/v1/docs",
 ]
 MEMBER = [
     "/",
@@ -41,6 +43,7 @@ MEMBER = [
     "/licences",
     "/deals/",
     "/deals/wanted",
+    "/deal-ballots/",
     "/decisions/",
     "/decisions/new",
     "/reserve/",
@@ -69,12 +72,14 @@ def _demo_pages(server: LiveServer) -> list[str]:
         rnd = s.scalar(select(Round.id).where(Round.status == RoundStatus.PUBLISHED))
         deal = s.scalar(select(Deal.id))
         proposal = s.scalar(select(Proposal.id))
+        ballot = s.scalar(select(DealBallot.id))
     return [
         "/catalogue/1",
         f"/rounds/{rnd}/results",
         f"/rounds/{rnd}/receipt?r={'0' * 64}",
         f"/deals/{deal}",
         f"/decisions/{proposal}",
+        f"/deal-ballots/{ballot}",
     ]
 
 

@@ -91,3 +91,15 @@ def login_as(client: Any, member: Member) -> Any:
         s["_user_id"] = login_id
         s["_fresh"] = True
     return client
+
+
+def make_token(session: Session, member: Member, scope: str = "member", days: int = 30) -> str:
+    """A personal access token for the API (through the service); its secret."""
+    from market.members import tokens
+
+    return tokens.create(session, member, f"test {scope}", scope, days).secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """The API's Authorization header for a token."""
+    return {"Authorization": f"Bearer {secret}"}

@@ -9,7 +9,6 @@ A damaged archive is refused whole and leaves the database empty.
 from __future__ import annotations
 
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,17 +28,11 @@ from market.webdb import database
 from tests import support
 
 PAGES = ["/", "/catalogue", "/books", "/rounds/", "/login"]
-TMP_AUDIT = tempfile.mkdtemp(prefix="softcoop-archive-audit-")
 
 
 def _app(url: str) -> Flask:
-    """An app on `url` with an audit directory of its own (each host rebuilds its files)."""
-    audit = url.removeprefix("sqlite:///").replace("/", "_").replace(":", "_")[-60:]
-    return create_app(
-        support.app_config(
-            DATABASE_URL=url, WTF_CSRF_ENABLED=False, AUDIT_DIR=f"{TMP_AUDIT}/{audit}"
-        )
-    )
+    """An app on `url` (its audit files are in its own database's file store)."""
+    return create_app(support.app_config(DATABASE_URL=url, WTF_CSRF_ENABLED=False))
 
 
 def _engine(app: Flask) -> Engine:

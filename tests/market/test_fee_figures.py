@@ -78,7 +78,7 @@ def pay_and_publish(
     want = make_want_request(session, channels[0], wants=3)
     _, token = make_deal(session, channel=channels[0], stage="requested", want_request_id=want.id)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     pool, reserve = booked_parts(session, f"in_fee_{n}", period, currency)
     assert token is not None and pool + reserve == Money(fee, currency)
     return Booked(member, pool, reserve, token, period)
@@ -105,7 +105,7 @@ def test_odd_fee_pages_show_the_booked_pool_part(
     make_app: Callable[..., Flask], session: Session, login: Login, audit_dir: Path
 ) -> None:
     """$4.99 at 15 %: the books put $4.24 in the pool and $0.75 in the reserve; so do pages."""
-    app = make_app(MONTHLY_FEE_CENTS=499, OPS_SHARE_BP=1500, AUDIT_DIR=str(audit_dir))
+    app = make_app(MONTHLY_FEE_CENTS=499, OPS_SHARE_BP=1500)
     booked = pay_and_publish(app, session, audit_dir, 499, 1500, "usd")
     assert (booked.pool, booked.reserve) == (Money(424), Money(75))
     assert_pages_show(app, login, booked, "en_US")
@@ -138,9 +138,7 @@ def test_every_page_shows_what_the_books_hold_for_a_fee(
     """Random fee, operations share and currency: Books, Where my dues went and the demand
     figure show the parts the dues booking put in the pool and the reserve."""
     audit_dir = tmp_path / f"audit{next(_seq)}"
-    app = make_app(
-        MONTHLY_FEE_CENTS=fee, OPS_SHARE_BP=bp, CURRENCY=currency, AUDIT_DIR=str(audit_dir)
-    )
+    app = make_app(MONTHLY_FEE_CENTS=fee, OPS_SHARE_BP=bp, CURRENCY=currency)
     # Each example in its own savepoint (the reserve account holds one currency only),
     # opened on the test's connection before the session starts its own inside it.
     session.close()

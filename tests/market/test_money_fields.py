@@ -66,7 +66,7 @@ def audit_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(make_app: Callable[..., Flask], audit_dir: Path) -> Flask:
-    return make_app(AUDIT_DIR=str(audit_dir))
+    return make_app()
 
 
 def _owed_channel(session: Session, app: Flask, audit_dir: Path, cents: int) -> int:
@@ -77,7 +77,7 @@ def _owed_channel(session: Session, app: Flask, audit_dir: Path, cents: int) -> 
     vote(session, voter, rnd, {chans[0].id: 10_000})
     fund_pool(session, period, cents)
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     return int(chans[0].id)
 
 
@@ -182,7 +182,7 @@ def test_amounts_are_typed_and_explained_in_the_configured_locale(
     make_app: Callable[..., Flask], session: Session, login: Login, audit_dir: Path
 ) -> None:
     """With LOCALE=de_DE an admin types 400,01 and the service's refusal reads 400,00 $."""
-    app = make_app(AUDIT_DIR=str(audit_dir), LOCALE="de_DE")
+    app = make_app(LOCALE="de_DE")
     channel = _owed_channel(session, app, audit_dir, 40_000)
     client = login(make_member(session, admin=True), app.test_client())
     session.commit()

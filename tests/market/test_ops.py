@@ -116,3 +116,19 @@ def test_behind_a_trusted_proxy_the_client_and_external_urls_are_right(
     _probe(direct)
     got = direct.test_client().get("/_probe", headers=headers).json
     assert got == {"client": "127.0.0.1", "url": "http://localhost/_probe"}
+
+
+def test_a_login_while_redis_is_down_is_throttled_in_process_not_a_500(
+    make_app: Callable[..., Flask],
+) -> None:
+    from market.config import from_env
+    from tests.market.factories import PASSWORD
+
+    defaults = {k: v for k, v in from_env({}).items() if k.startswith("RATELIMIT_")}
+    app = make_app(**{**defaults, "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{free_port()}/0",
+                      "LOGIN_RATE_LIMIT": "3 per minute", "WTF_CSRF_ENABLED": False})  # fmt: skip
+    client = app.test_client()
+    form = {"email": "nobody@example.com", "password": PASSWORD}
+    codes = [client.post("/login", data=form).status_code for _ in range(5)]
+    assert 500 not in codes, codes
+    assert codes[-1] == 429, codes  # the fallback still counts the failures

@@ -61,6 +61,13 @@ def test_every_route_denies_by_default(
     member = make_member(session)
     admin = make_member(session, admin=True)
     anonymous = app.test_client()
+    from market.members import tokens
+
+    secrets = {
+        "read": tokens.create(session, member, "walk", "read", 7).secret,
+        "member": tokens.create(session, member, "walk", "member", 7).secret,
+        "admin": tokens.create(session, admin, "walk", "admin", 7).secret,
+    }
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -71,6 +78,9 @@ def test_every_route_denies_by_default(
         is_public = rule.endpoint in PUBLIC or getattr(
             app.view_functions[rule.endpoint], "is_public", False
         )
+        if rule.endpoint.startswith("api"):
+            checked += _walk_api_rule(app, rule, url, methods, secrets, admin, login)
+            continue
         for method in methods:
             anon = anonymous.open(url, method=method)
             if not is_public:
@@ -85,6 +95,49 @@ def test_every_route_denies_by_default(
                 assert as_admin.open(url, method=method).status_code != 403, rule
             checked += 1
     assert checked >= 8
+
+
+def _walk_api_rule(
+    app: Flask,
+    rule: Rule,
+    url: str,
+    methods: list[str],
+    secrets: dict[str, str],
+    admin: Member,
+    login: Callable[..., FlaskClient],
+) -> int:
+    """An API route: its scope mark decides; cookies never authorise; tokens must reach it."""
+    scope = getattr(app.view_functions[rule.endpoint], "api_scope", None)
+    assert scope in ("public", "vendor", "read", "member", "admin"), (rule, scope)
+    read, as_member, as_admin = secrets["read"], secrets["member"], secrets["admin"]
+    for method in methods:
+        anon = app.test_client().open(url, method=method)
+        cookie = login(admin, app.test_client()).open(url, method=method)
+        if scope == "public":
+            assert anon.status_code != 401, (rule, method)
+            continue
+
+        def call(secret: str, method: str = method) -> int:
+            headers = {"Authorization": f"Bearer {secret}"}
+            return app.test_client().open(url, method=method, headers=headers).status_code
+
+        if scope == "vendor":
+            # Only a deal's private link opens these: no token, no cookie, no admin's token.
+            assert anon.status_code == 401 and cookie.status_code == 401, (rule, method)
+            assert call(as_admin) == 404, (rule, method)
+            continue
+        # Deny by default: no token, or only a logged-in admin's session cookie, is 401.
+        assert anon.status_code == 401, (rule, method, anon.status_code)
+        assert cookie.status_code == 401, (rule, method, cookie.status_code)
+        assert anon.mimetype == "application/problem+json"
+
+        writes = method not in ("GET", "HEAD")
+        if scope == "admin":
+            assert call(as_member) == 403, (rule, method)
+        if writes or scope in ("member", "admin"):
+            assert call(read) == 403, (rule, method)
+        assert call(as_admin) not in (401, 403), (rule, method)
+    return len(methods)
 
 
 def test_public_views_are_the_ones_we_meant(app: Flask) -> None:

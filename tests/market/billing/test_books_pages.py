@@ -129,3 +129,32 @@ def test_admin_ledger_filters_and_exports(
     }
     member_client = login(member, app.test_client())
     assert member_client.get("/admin/ledger/export.csv").status_code == 403
+
+
+def test_a_large_ledger_export_is_written_by_a_job_and_linked_when_ready(
+    make_app: Callable[..., Flask], session: Session, login: Callable[..., FlaskClient]
+) -> None:
+    app = make_app(EXPORT_INLINE_TRANSACTIONS=1)  # more than one transaction: a job
+    member = make_member(session)
+    _pay(session, member, MONTH_START, 1)
+    _pay(session, member, months_ago(1), 2)
+    admin = login(make_member(session, admin=True), app.test_client())
+    offer = admin.get("/admin/ledger/export.csv?kind=dues")
+    assert offer.status_code == 200 and offer.mimetype == "text/html"
+    assert "2 transactions" in offer.get_data(as_text=True)
+    started = admin.post("/admin/ledger/exports?kind=dues")
+    assert started.status_code == 302
+    status_url = started.headers["Location"]
+    page = admin.get(status_url).get_data(as_text=True)
+    assert "Ready: 2 transactions" in page and "softcoop-ledger.csv" in page
+    assert admin.get(status_url + "/progress.json").get_json()["done"]
+    with admin.get(status_url + "/softcoop-ledger.csv") as download:
+        assert download.status_code == 200 and download.mimetype == "text/csv"
+        body = download.get_data(as_text=True)
+    small = make_app(EXPORT_INLINE_TRANSACTIONS=100)
+    inline = login(make_member(session, admin=True), small.test_client())
+    assert body == inline.get("/admin/ledger/export.csv?kind=dues").get_data(as_text=True)
+    assert len(list(csv.DictReader(io.StringIO(body)))) == 6
+    member_client = login(member, app.test_client())
+    assert member_client.get(status_url).status_code == 403
+    assert member_client.post("/admin/ledger/exports").status_code == 403

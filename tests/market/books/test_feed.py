@@ -40,7 +40,7 @@ def _published(
     rnd, chans = open_round(session, period=period, now=when, channels=["=Ravens", "Owls"])
     vote(session, voter, rnd, {chans[0].id: 10_000}, now=when + timedelta(minutes=1))
     session.commit()
-    close_and_publish(database(app), rnd.id, audit_dir)
+    close_and_publish(database(app), rnd.id)
     return rnd, chans
 
 

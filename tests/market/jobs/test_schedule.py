@@ -27,7 +27,7 @@ from tests.market.factories import make_member
 
 @pytest.fixture
 def app(make_app, tmp_path: Path) -> Flask:  # type: ignore[no-untyped-def]
-    return make_app(AUDIT_DIR=str(tmp_path / "audit"))
+    return make_app()
 
 
 def _runs(session: Session, job: str) -> list[JobRun]:

@@ -48,7 +48,6 @@ def settings(database_url: str, broker: str, queue: str, tmp: Path) -> dict[str,
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": broker,
         "CELERY_QUEUE": queue,
-        "AUDIT_DIR": str(tmp / "audit"),
         "SECRET_KEY": "test-secret",
     }
 

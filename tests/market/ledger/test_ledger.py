@@ -111,3 +111,33 @@ def test_concurrent_bookings_add_up_and_never_double(live_database: str) -> None
         assert balance(s, CLEARING) == -40 * 500
         assert check_books(s) == []
     engine.dispose()
+
+
+@pytest.mark.backends("postgresql")  # READ COMMITTED: each statement its own snapshot
+def test_the_books_check_is_not_fooled_by_a_booking_committed_while_it_reads(
+    live_database: str, backend: str
+) -> None:
+    from sqlalchemy import event
+
+    engine = make_engine(live_database)
+    db = Database(engine)
+    with db.transaction() as s:
+        book_dues(s, "in_before")
+    booked = [0]
+
+    def book_meanwhile(*_args: object) -> None:
+        # Before each of the check's statements, another member's dues are committed.
+        booked[0] += 1
+        with db.transaction() as other:
+            book_dues(other, f"in_meanwhile_{booked[0]}")
+
+    with db.writer() as reader, reader.begin():
+        conn = reader.connection()
+        event.listen(conn, "before_cursor_execute", book_meanwhile)
+        try:
+            problems = check_books(reader)
+        finally:
+            event.remove(conn, "before_cursor_execute", book_meanwhile)
+    assert booked[0] >= 3
+    assert problems == []
+    engine.dispose()

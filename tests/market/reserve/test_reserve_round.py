@@ -19,7 +19,7 @@ from market.errors import DomainError
 from market.invariants import run_all
 from market.ledger.services import ACQUISITION, balance, channel_code, pool_code
 from market.webdb import database
-from tests.allocation.factories import fund_pool, open_round, vote
+from tests.allocation.factories import audit_copy, fund_pool, open_round, vote
 from tests.catalog.factories import make_product, make_vendor
 from tests.market.factories import make_member
 from tests.market.reserve.factories import make_reserve
@@ -28,7 +28,7 @@ from tests.market.reserve.factories import make_reserve
 def test_a_published_round_keeps_the_reserve_part_and_it_recounts(
     make_app: object, session: Session, tmp_path: Path
 ) -> None:
-    app: Flask = make_app(AUDIT_DIR=str(tmp_path))  # type: ignore[operator]
+    app: Flask = make_app()  # type: ignore[operator]
     admin = make_member(session, admin=True)
     reserve = make_reserve(session, admin)
     voters = [make_member(session) for _ in range(10)]
@@ -38,7 +38,7 @@ def test_a_published_round_keeps_the_reserve_part_and_it_recounts(
         vote(session, member, rnd, split)
     fund_pool(session, rnd.period, 100_000)
     session.commit()
-    close_and_publish(database(app), rnd.id, tmp_path)
+    close_and_publish(database(app), rnd.id)
     session.expire_all()
     results = {r.channel_id: r.cents for r in session.query(RoundResult).filter_by(round_id=rnd.id)}
     assert results[reserve.id] > 0 and sum(results.values()) == 100_000
@@ -46,7 +46,7 @@ def test_a_published_round_keeps_the_reserve_part_and_it_recounts(
     assert balance(session, channel_code(reserve.id)) == 0  # no payable: nothing to pay out
     assert balance(session, channel_code(channel.id)) == results[channel.id]
     assert balance(session, pool_code(rnd.period)) == 0
-    [path] = list(tmp_path.glob("*.csv"))
+    path = audit_copy(session, rnd.id, tmp_path)
     assert "Acquisition reserve" in path.read_text()
     assert recount.recount(path).matches
     assert [b.channel_id for b in channel_balances(session)] == [channel.id]
