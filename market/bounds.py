@@ -12,14 +12,17 @@ from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import IntegerField
 from wtforms.validators import ValidationError
 
-BIGINT_MAX = 2**63 - 1  # ids in URLs and query strings
+BIGINT_MAX = 2**63 - 1  # amounts in cents (BIGINT columns)
 INT_MAX = 2**31 - 1  # counts stored in INTEGER columns
+# Every id column is an INTEGER (int4 on PostgreSQL, which refuses a larger parameter with
+# "integer out of range"): ids and whole numbers from URLs and query strings stay inside it.
+ID_MAX = INT_MAX
 
 
 def bounded_int(raw: Any) -> int:
-    """int(raw), refusing (ValueError) anything a BIGINT cannot hold."""
+    """int(raw), refusing (ValueError) anything an id column (INTEGER) cannot hold."""
     value = int(raw)
-    if not -BIGINT_MAX <= value <= BIGINT_MAX:
+    if not -ID_MAX <= value <= ID_MAX:
         raise ValueError("out of range")
     return value
 

@@ -17,7 +17,7 @@ from market import money_web
 from market.api import PREFIX as API_PREFIX
 from market.api import problems
 from market.auth import admin_blueprint, public
-from market.bounds import BIGINT_MAX, BoundedArgs
+from market.bounds import ID_MAX, BoundedArgs
 from market.errors import DomainError
 from market.extensions import login_manager
 from market.members import sessions
@@ -103,15 +103,15 @@ def _security_headers(response: Response) -> Response:
 
 
 class IdConverter(IntegerConverter):
-    """The default `int` in URLs: ids a BIGINT can hold; anything larger is not found (404)."""
+    """The default `int` in URLs: ids an id column can hold; anything larger is not found."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", BIGINT_MAX)
+        kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
 
 
 class BoundedRequest(Request):
-    """Requests whose args and form read numbers past the BIGINT range as absent."""
+    """Requests whose args and form read numbers past an id column's range as absent."""
 
     parameter_storage_class = BoundedArgs
 

@@ -24,8 +24,10 @@ from tests.catalog.factories import make_product, make_vendor
 from tests.market.deals.factories import make_deal, make_want_request
 from tests.market.factories import login_as, make_member, make_proposal
 
-HUGE_IDS = ["9223372036854775808", "100000000000000000000", "-1"]
+# Past an INTEGER id column (PostgreSQL's int4), past a BIGINT, absurd, negative.
+HUGE_IDS = ["2758543777", "9223372036854775808", "100000000000000000000", "-1"]
 BAD_VALUES = [
+    "2758543777",
     "9223372036854775808",
     "-9223372036854775809",
     str(10**20),
