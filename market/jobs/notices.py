@@ -1,4 +1,5 @@
-"""The scheduled notices: rounds opened, closing tomorrow, published; grace ending tomorrow.
+"""The scheduled notices: rounds and deal ballots opened, closing tomorrow, published; grace
+ending tomorrow.
 
 Each run looks at the state of things, not at what happened since the last run, and every
 notice is keyed by its event (see `market.notifications.events`): running it every few
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from allocation.models import Ballot, Round, RoundStatus, RoundVoter
 from allocation.rounds import ACTIVE_STATUSES, month_name
+from market.dealballots.models import DealBallot, DealBallotVote
 from market.members.models import Member, MemberStatus, good_standing
 from market.notifications.events import Vote, vote_closing, vote_opened, vote_published
 from market.notifications.services import notify_many
@@ -56,6 +58,33 @@ def round_notices(session: Session, now: datetime) -> int:
     return told
 
 
+def _deal_vote(ballot: DealBallot) -> Vote:
+    return Vote(f"deal-ballot-{ballot.id}", f"The deal ballot “{ballot.title}”",
+                f"/deal-ballots/{ballot.id}", ballot.closes_at)  # fmt: skip
+
+
+def deal_ballot_notices(session: Session, now: datetime) -> int:
+    """As for rounds: every member in good standing may approve deals on a deal ballot."""
+    told = 0
+    members = select(Member).where(good_standing(now)).order_by(Member.id)
+    for ballot in session.scalars(select(DealBallot).where(DealBallot.status == "open")).all():
+        if now >= ballot.closes_at:
+            continue
+        told += vote_opened(session, _deal_vote(ballot), session.scalars(members))
+        if ballot.closes_at - now <= AHEAD:
+            voted = exists().where(
+                DealBallotVote.ballot_id == ballot.id, DealBallotVote.member_id == Member.id
+            )
+            waiting = session.scalars(members.where(~voted))
+            told += vote_closing(session, _deal_vote(ballot), waiting)
+    recent = select(DealBallot).where(
+        DealBallot.status == "published", DealBallot.closed_at >= now - PUBLISHED_RECENTLY
+    )
+    for ballot in session.scalars(recent).all():
+        told += vote_published(session, _deal_vote(ballot), session.scalars(members))
+    return told
+
+
 def grace_notices(session: Session, now: datetime) -> int:
     """Tell members past due whose grace period ends within a day (once per grace period)."""
     members = session.scalars(
@@ -89,5 +118,9 @@ def grace_notices(session: Session, now: datetime) -> int:
 def run_notices(session: Session, now: datetime) -> str:
     """Both kinds of scheduled notice; a line for the Jobs page."""
     rounds_told = round_notices(session, now)
+    ballots_told = deal_ballot_notices(session, now)
     grace_told = grace_notices(session, now)
-    return f"Told {rounds_told} member(s) about rounds, {grace_told} about grace ending."
+    return (
+        f"Told {rounds_told} member(s) about rounds, {ballots_told} about deal ballots, "
+        f"{grace_told} about grace ending."
+    )

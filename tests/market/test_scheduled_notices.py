@@ -4,18 +4,24 @@ Each member is told once per event however often the job runs; preferences apply
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from allocation.models import Round, RoundStatus
 from market.db import utcnow
+from market.dealballots.closing import close_ballot
+from market.dealballots.services import cast_approvals
 from market.jobs.notices import run_notices
 from market.members.models import Member, MemberStatus
 from market.notifications.events import Vote, vote_opened
 from market.notifications.models import Notification, OutboxMessage
 from market.notifications.preferences import save_choices
 from tests.allocation.factories import open_round, vote
+from tests.catalog.factories import make_channel
+from tests.market.dealballots.factories import accepted_deals, open_ballot
+from tests.market.deals.factories import fund_channel
 from tests.market.factories import make_member
 
 
@@ -88,3 +94,34 @@ def test_grace_ending_tomorrow_is_said_once(session: Session) -> None:
         .where(OutboxMessage.kind == "dues.grace_ending")
     )
     assert count == 1
+
+
+def test_deal_ballot_notices_once_per_member_per_event(session: Session, tmp_path: Path) -> None:
+    now = utcnow()
+    admin = make_member(session, admin=True)
+    channel = make_channel(session, name="Safe & Private")
+    fund_channel(session, channel, 15_000)
+    deals = accepted_deals(session, admin, channel, [60, 100])
+    approver, waiting = make_member(session), make_member(session)
+    lapsed = make_member(session, status=MemberStatus.LAPSED)
+    ballot = open_ballot(session, channel, deals, admin=admin, closes_in=timedelta(days=3))
+    before = set(_told(session, "vote.opened"))
+    run_notices(session, now)
+    run_notices(session, now + timedelta(minutes=10))
+    opened = set(_told(session, "vote.opened")) - before
+    assert {approver.id, waiting.id} <= opened and lapsed.id not in opened
+    cast_approvals(session, approver, ballot.id, [deals[0].id], now)
+    run_notices(session, ballot.closes_at - timedelta(hours=20))
+    run_notices(session, ballot.closes_at - timedelta(hours=19))
+    closing = _told(session, "vote.closing")
+    assert waiting.id in closing and approver.id not in closing
+    assert closing.count(waiting.id) == 1
+    close_ballot(session, ballot.id, tmp_path, currency="usd", now=ballot.closes_at)
+    run_notices(session, ballot.closes_at + timedelta(minutes=5))
+    run_notices(session, ballot.closes_at + timedelta(minutes=15))
+    published = _told(session, "vote.published")
+    assert published.count(approver.id) == 1 and published.count(waiting.id) == 1
+    notes = session.scalars(
+        select(Notification.subject).where(Notification.member_id == waiting.id)
+    ).all()
+    assert any("Safe & Private buy" in subject for subject in notes)
