@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Any
 
 from flask_smorest import Blueprint
 
-from market.api import schemas
+from market.api import cursors, schemas
 from market.api.problems import ApiProblem
 from market.auth import api_scope
 from market.books import reports
@@ -53,21 +50,12 @@ def member_list(q: str = "", page: int = 1) -> dict[str, Any]:
 
 
 def encode_cursor(txn: LedgerTransaction) -> str:
-    raw = json.dumps([txn.occurred_at.isoformat(), txn.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode(txn.occurred_at, txn.id)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """The (occurred_at, id) a cursor names; a 400 problem for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at_text, txn_id = json.loads(raw)
-        at = datetime.fromisoformat(at_text)
-        if at.tzinfo is None or not isinstance(txn_id, int) or not 0 < txn_id < 2**63:
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ApiProblem(400, "That cursor is not one we gave out.", "bad-cursor") from None
-    return at, txn_id
+    return cursors.decode(cursor)
 
 
 @bp.route("/ledger")

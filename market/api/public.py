@@ -1,4 +1,5 @@
-"""Public API operations: the catalogue, the Books, rounds, results and audit files.
+"""Public API operations: the catalogue, the Books and their feed, rounds, results, audit
+files and the acquisition reserve.
 
 Each calls the same read functions as the public pages; nothing here needs a token.
 """
@@ -16,10 +17,10 @@ from allocation.models import Round, RoundStatus
 from catalog import browse, services
 from catalog.browse import Shelf
 from market import filestore
-from market.api import schemas
+from market.api import cursors, schemas
 from market.api.problems import ApiProblem
 from market.auth import api_scope
-from market.books import reports
+from market.books import feed, reports
 from market.errors import NotFound
 from market.webdb import database, get_session
 
@@ -210,3 +211,52 @@ def audit_file(round_id: int) -> ResponseReturnValue:
             "ETag": f'"{rnd.audit_head}"',
         },
     )
+
+
+@bp.route("/books/transactions")
+@api_scope("public")
+@bp.arguments(schemas.FeedQuery, location="query", as_kwargs=True)
+@bp.response(200, schemas.FeedOut)
+def transactions(month: str = "", cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+    """Every transaction of the books, newest first, accounts by name: the public feed.
+
+    Anonymous, as the page is: no memo, key or member appears. Paged by cursor.
+    """
+    after = cursors.decode(cursor) if cursor else None
+    rows, last = feed.feed_after(get_session(), month, after, limit)
+    return {
+        "items": [
+            {
+                "number": r.number,
+                "day": r.day,
+                "month": r.month,
+                "kind": r.kind,
+                "currency": r.currency,
+                "cents": r.cents,
+                "moves": r.moves,
+            }
+            for r in rows
+        ],
+        "next_cursor": cursors.encode(*last) if last else None,
+    }
+
+
+@bp.route("/reserve")
+@api_scope("public")
+@bp.response(200, schemas.ReserveOut)
+def reserve() -> dict[str, Any]:
+    """The acquisition reserve: its balance against its target, and everything it saw."""
+    from market.reserve import services as reserve_services
+
+    session = get_session()
+    found = reserve_services.progress(session)
+    if found is None:
+        raise ApiProblem(404, "This co-op has no acquisition reserve.")
+    return {
+        "balance_cents": found.balance_cents,
+        "target_cents": found.target_cents,
+        "purpose": found.purpose,
+        "on_ballot": found.on_ballot,
+        "percent": found.percent,
+        "history": reserve_services.history(session),
+    }

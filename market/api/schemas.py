@@ -501,3 +501,59 @@ class BalanceOut(Schema):
 class PayoutsOut(Schema):
     balances = fields.List(fields.Nested(BalanceOut), required=True)
     recent = fields.List(fields.Nested(PayoutOut), required=True)
+
+
+# ------------------------------------------------------------------ the public feed, reserve
+
+
+class FeedQuery(Base):
+    month = fields.String(
+        validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+        metadata={"description": "only this month's money (YYYY-MM)"},
+    )
+    cursor = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "`next_cursor` of the previous page; absent for the first"},
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class MoveOut(Schema):
+    source = fields.String(required=True, data_key="from")
+    destination = fields.String(required=True, data_key="to")
+    cents = fields.Integer(required=True)
+
+
+class FeedRowOut(Schema):
+    number = fields.Integer(required=True)
+    day = fields.Date(required=True)
+    month = fields.String(required=True)
+    kind = fields.String(required=True)
+    currency = fields.String(required=True)
+    cents = fields.Integer(required=True)
+    moves = fields.List(fields.Nested(MoveOut), required=True)
+
+
+class FeedOut(Schema):
+    items = fields.List(fields.Nested(FeedRowOut), required=True)
+    next_cursor = fields.String(
+        required=True, allow_none=True, metadata={"description": "null on the last page"}
+    )
+
+
+class ReserveLineOut(Schema):
+    at = fields.DateTime(required=True)
+    kind = fields.String(required=True)
+    text = fields.String(required=True)
+    cents = fields.Integer(required=True)
+    balance_after = fields.Integer(required=True, allow_none=True)
+    proposal_id = fields.Integer(required=True, allow_none=True)
+
+
+class ReserveOut(Schema):
+    balance_cents = fields.Integer(required=True)
+    target_cents = fields.Integer(required=True)
+    purpose = fields.String(required=True)
+    on_ballot = fields.Boolean(required=True)
+    percent = fields.Integer(required=True)
+    history = fields.List(fields.Nested(ReserveLineOut), required=True)

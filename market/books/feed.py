@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from market import csvsafe
@@ -125,6 +125,32 @@ def feed_page(
         )
     )
     return FeedPage(_rows(session, heads), page, pages, total, month, months)
+
+
+def feed_after(
+    session: Session,
+    month: str = "",
+    after: tuple[datetime, int] | None = None,
+    limit: int = PER_PAGE,
+) -> tuple[list[FeedRow], tuple[datetime, int] | None]:
+    """Transactions newest first, strictly after the (moment, id) of the last one seen, and
+    the key to pass for the next page (None on the last). Keyset paging for the API: a
+    transaction booked while a client pages does not shift its pages."""
+    month = check_month(month)
+    query = _query(month)
+    if after is not None:
+        at, txn_id = after
+        query = query.where(
+            or_(
+                LedgerTransaction.occurred_at < at,
+                and_(LedgerTransaction.occurred_at == at, LedgerTransaction.id < txn_id),
+            )
+        )
+    order = (LedgerTransaction.occurred_at.desc(), LedgerTransaction.id.desc())
+    heads = _heads(session, query.order_by(*order).limit(limit + 1))
+    more, heads = len(heads) > limit, heads[:limit]
+    last = (heads[-1][1], heads[-1][0]) if more and heads else None
+    return _rows(session, heads), last
 
 
 def _rows(session: Session, heads: list[Head]) -> list[FeedRow]:

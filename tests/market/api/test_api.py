@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from catalog.models import Claim
 from market.clock import period_of, utcnow
 from market.ledger.models import LedgerTransaction
-from tests.allocation.factories import fund_pool, open_round
+from tests.allocation.factories import fund_pool, open_round, pay_dues
 from tests.catalog.factories import make_product
 from tests.market.factories import bearer, make_member, make_token
+from tests.market.reserve.factories import make_reserve
 
 PROBLEM = "application/problem+json"
 
@@ -252,3 +253,48 @@ def test_ids_past_an_integer_column_are_not_found(client: FlaskClient) -> None:
     """Found by schemathesis on PostgreSQL: a channel id past INT_MAX was a 500."""
     _problem(client.get("/api/v1/catalogue", query_string={"channel": 2**31}), 422, "validation")
     _problem(client.get(f"/api/v1/catalogue/{2**40}"), 404, "not-found")
+
+
+def test_the_public_feed_pages_by_cursor_and_names_nobody(app: Flask, session: Session) -> None:
+    member = make_member(session, email="payer@example.com", display_name="Pat Payer")
+    period = period_of(utcnow())
+    invoice = pay_dues(session, member, period)
+    for i in range(4):
+        fund_pool(session, period, 100 + i, key=f"test:feed:{i}")
+    session.commit()
+    client = app.test_client()
+    total = session.scalar(select(func.count()).select_from(LedgerTransaction))
+    seen: list[int] = []
+    cursor = None
+    for _ in range(10):
+        query: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/books/transactions", query_string=query)
+        assert page.status_code == 200 and page.json is not None
+        body = page.get_data(as_text=True)
+        assert invoice not in body and "payer@example.com" not in body and "Pat" not in body
+        seen += [t["number"] for t in page.json["items"]]
+        assert all(t["moves"] and t["moves"][0]["from"] for t in page.json["items"])
+        cursor = page.json["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == total
+    month = client.get("/api/v1/books/transactions", query_string={"month": period})
+    assert {t["month"] for t in month.json["items"]} == {period}  # type: ignore[index]
+    bad = client.get("/api/v1/books/transactions", query_string={"month": "13/2026"})
+    _problem(bad, 422, "validation")
+    forged = client.get("/api/v1/books/transactions", query_string={"cursor": "forged!"})
+    _problem(forged, 400, "bad-cursor")
+
+
+def test_the_reserve_is_public(client: FlaskClient, session: Session) -> None:
+    _problem(client.get("/api/v1/reserve"), 404, "not-found")
+    make_reserve(session, cents=2_500, target=10_000)
+    session.commit()
+    got = client.get("/api/v1/reserve")
+    assert got.status_code == 200 and got.json is not None
+    assert (got.json["balance_cents"], got.json["target_cents"], got.json["percent"]) == (
+        2_500,
+        10_000,
+        25,
+    )
+    assert [line["cents"] for line in got.json["history"] if line["kind"] == "in"] == [2_500]
