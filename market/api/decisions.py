@@ -129,3 +129,52 @@ def position(data: dict[str, Any], proposal_id: int) -> dict[str, Any]:
     proposal = _load(proposal_id)
     services.take_position(get_session(), api_member(), proposal, data["stance"], data["reason"])
     return _out(proposal)
+
+
+def _thread(proposal: Proposal) -> dict[str, Any]:
+    from flask import current_app
+
+    from market.discussions import services as talk
+
+    session = get_session()
+    subject = talk.get_subject(session, "proposal", proposal.id)
+    found = talk.thread(session, api_member(), subject, talk.edit_window(current_app.config))
+    return {
+        "visible": found.visible,
+        "count": found.count,
+        "comments": [
+            {
+                "id": c.id,
+                "parent_id": c.parent_id,
+                "depth": c.depth,
+                "author": c.author_name,
+                "body": c.body,
+                "created_at": c.created_at,
+                "edited": c.edited,
+                "deleted": c.deleted,
+            }
+            for c in found.comments
+        ],
+    }
+
+
+@bp.route("/<int:proposal_id>/comments")
+@api_scope("read")
+@bp.response(200, schemas.ThreadOut)
+def comments(proposal_id: int) -> dict[str, Any]:
+    """The proposal's discussion, replies under their parents (as the page shows it)."""
+    return _thread(_load(proposal_id))
+
+
+@bp.route("/<int:proposal_id>/comments", methods=["POST"])
+@api_scope("member")
+@bp.arguments(schemas.CommentIn)
+@bp.response(201, schemas.ThreadOut)
+def comment(data: dict[str, Any], proposal_id: int) -> dict[str, Any]:
+    """Add a comment (Markdown) or a reply to one of this thread's comments."""
+    from market.discussions import services as talk
+
+    proposal = _load(proposal_id)
+    subject = talk.get_subject(get_session(), "proposal", proposal.id)
+    talk.post_comment(get_session(), api_member(), subject, data["body"], data["parent_id"])
+    return _thread(proposal)

@@ -557,3 +557,29 @@ class ReserveOut(Schema):
     on_ballot = fields.Boolean(required=True)
     percent = fields.Integer(required=True)
     history = fields.List(fields.Nested(ReserveLineOut), required=True)
+
+
+class CommentIn(Base):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    parent_id = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=INT_MAX)
+    )
+
+
+class CommentOut(Schema):
+    id = fields.Integer(required=True)
+    parent_id = fields.Integer(required=True, allow_none=True)
+    depth = fields.Integer(required=True)
+    author = fields.String(required=True)
+    body = fields.String(required=True, metadata={"description": "Markdown; empty if deleted"})
+    created_at = fields.DateTime(required=True)
+    edited = fields.Boolean(required=True)
+    deleted = fields.Boolean(required=True)
+
+
+class ThreadOut(Schema):
+    visible = fields.Boolean(
+        required=True, metadata={"description": "false: only members in good standing read it"}
+    )
+    count = fields.Integer(required=True)
+    comments = fields.List(fields.Nested(CommentOut), required=True)

@@ -15,7 +15,7 @@ from market.clock import period_of, utcnow
 from market.ledger.models import LedgerTransaction
 from tests.allocation.factories import fund_pool, open_round, pay_dues
 from tests.catalog.factories import make_product
-from tests.market.factories import bearer, make_member, make_token
+from tests.market.factories import bearer, login_as, make_member, make_proposal, make_token
 from tests.market.reserve.factories import make_reserve
 
 PROBLEM = "application/problem+json"
@@ -298,3 +298,34 @@ def test_the_reserve_is_public(client: FlaskClient, session: Session) -> None:
         25,
     )
     assert [line["cents"] for line in got.json["history"] if line["kind"] == "in"] == [2_500]
+
+
+def test_comments_through_the_api_are_the_pages_comments(app: Flask, session: Session) -> None:
+    member = make_member(session)
+    proposal, other = make_proposal(session), make_proposal(session, title="Another one")
+    writer, reader = make_token(session, member, "member"), make_token(session, member, "read")
+    session.commit()
+    client = app.test_client()
+    path = f"/api/v1/proposals/{proposal.id}/comments"
+    posted = client.post(path, json={"body": "Yes, **gladly**."}, headers=bearer(writer))
+    assert posted.status_code == 201 and posted.json is not None
+    first = posted.json["comments"][0]
+    assert first["body"] == "Yes, **gladly**." and first["author"] == member.display_name
+    reply = client.post(
+        path, json={"body": "Me too.", "parent_id": first["id"]}, headers=bearer(writer)
+    )
+    assert [c["depth"] for c in reply.json["comments"]] == [0, 1]  # type: ignore[index]
+    # The page shows the same thread.
+    page = login_as(app.test_client(), member).get(f"/decisions/{proposal.id}")
+    assert "Me too." in page.get_data(as_text=True)
+    refused = client.post(path, json={"body": "<script>alert(1)</script>"}, headers=bearer(writer))
+    assert refused.status_code == 400 and refused.mimetype == PROBLEM
+    elsewhere = client.post(
+        f"/api/v1/proposals/{other.id}/comments",
+        json={"body": "wrong thread", "parent_id": first["id"]},
+        headers=bearer(writer),
+    )
+    assert elsewhere.status_code == 400
+    assert client.post(path, json={"body": "read only"}, headers=bearer(reader)).status_code == 403
+    thread = client.get(path, headers=bearer(reader))
+    assert thread.json is not None and thread.json["count"] == 2
