@@ -170,6 +170,7 @@ def init_app(app: Flask) -> None:
     app.request_class = BoundedRequest
     app.before_request(_refuse_nul)
     app.add_url_rule("/", "index", index)
+    from market.members import account_views  # noqa: F401  (its routes are on members_bp)
     from market.members.views import admin_bp
     from market.members.views import bp as members_bp
 
