@@ -24,10 +24,10 @@ from market.api import (
     member,
     problems,
     public,
-    schemas,
     tokens,
     vendor,
 )
+from market.api.schemas.base import Problem
 from market.auth import api_scope, register_api_guard
 from market.bounds import INT_MAX
 from market.extensions import csrf, limiter
@@ -50,7 +50,7 @@ docs_bp = Blueprint("api_docs", __name__, url_prefix=PREFIX, description="This d
 class Api(SmorestApi):  # type: ignore[misc]
     """flask-smorest's Api with problem+json errors (the app's handlers answer them)."""
 
-    ERROR_SCHEMA = schemas.Problem
+    ERROR_SCHEMA = Problem
 
     def _register_error_handlers(self) -> None:
         """The app's own handlers turn API errors into problems (market.web)."""

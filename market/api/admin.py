@@ -7,8 +7,10 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from market.api import cursors, schemas
+from market.api import cursors
 from market.api.problems import ApiProblem
+from market.api.schemas import admin as schemas
+from market.api.schemas.public import RoundOut
 from market.auth import api_scope
 from market.books import reports
 from market.ledger.models import LedgerTransaction
@@ -114,7 +116,7 @@ def import_keys(data: dict[str, Any], product_id: int) -> dict[str, Any]:
 @bp.route("/rounds", methods=["POST"])
 @api_scope("admin")
 @bp.arguments(schemas.RoundIn)
-@bp.response(201, schemas.RoundOut)
+@bp.response(201, RoundOut)
 def open_round(data: dict[str, Any]) -> dict[str, Any]:
     """Open a month's round (snapshotting its channels and voters, as the admin page does)."""
     from flask import current_app
@@ -137,7 +139,7 @@ def open_round(data: dict[str, Any]) -> dict[str, Any]:
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @api_scope("admin")
 @bp.arguments(schemas.CloseIn)
-@bp.response(202, schemas.RoundOut)
+@bp.response(202, RoundOut)
 def close_round(data: dict[str, Any], round_id: int) -> dict[str, Any]:
     """Close and publish a round, as a background job; before its time only with `early`."""
     from flask import current_app

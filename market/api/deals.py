@@ -9,8 +9,8 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from market.api import schemas
 from market.api.problems import ApiProblem
+from market.api.schemas import deals as schemas
 from market.api.tokens import api_member, member_key
 from market.auth import api_scope
 from market.deals import demand, groupbuy

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from market.api import schemas
 from market.api.problems import ApiProblem
+from market.api.schemas import decisions as schemas
 from market.api.tokens import api_member, member_key
 from market.auth import api_scope
 from market.clock import utcnow

@@ -14,8 +14,8 @@ from flask_smorest import Blueprint
 
 from allocation import ballots, receipts, rounds, splits
 from catalog import claims
-from market.api import schemas
 from market.api.public import round_out
+from market.api.schemas import member as schemas
 from market.api.tokens import api_member, api_token
 from market.auth import api_scope
 from market.billing import services as billing

@@ -17,8 +17,9 @@ from allocation.models import Round, RoundStatus
 from catalog import browse, services
 from catalog.browse import Shelf
 from market import filestore
-from market.api import cursors, schemas
+from market.api import cursors
 from market.api.problems import ApiProblem
+from market.api.schemas import public as schemas
 from market.auth import api_scope
 from market.books import feed, reports
 from market.errors import NotFound

@@ -12,8 +12,8 @@ from typing import Any
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from market.api import schemas
 from market.api.problems import ApiProblem
+from market.api.schemas import deals as schemas
 from market.auth import api_scope
 from market.clock import utcnow
 from market.deals import links, negotiation

@@ -43,6 +43,18 @@ def test_the_document_is_openapi_3_1_and_rendered_under_the_csp(client: FlaskCli
     assert "<script" not in page.get_data(as_text=True)
 
 
+def test_list_pages_keep_their_component_names_and_shapes(client: FlaskClient) -> None:
+    components = client.get("/api/v1/openapi.json").json["components"]["schemas"]  # type: ignore[index]
+    numbered = {"CataloguePage": "ProductOut", "MembersPage": "MemberOut"}
+    by_cursor = {"LedgerPage": "TransactionOut", "FeedOut": "FeedRowOut"}
+    for name, item in (numbered | by_cursor).items():
+        page = components[name]
+        assert page["properties"]["items"]["items"]["$ref"] == f"#/components/schemas/{item}"
+        more = ["next_cursor"] if name in by_cursor else ["page", "pages", "total"]
+        assert sorted(page["required"]) == sorted(["items", *more]), name
+    assert components["FeedOut"]["properties"]["next_cursor"]["type"] == ["string", "null"]
+
+
 def test_catalogue_filters_and_pages(client: FlaskClient, session: Session) -> None:
     wanted = make_product(session, keys=3, name="Zebra Editor", category="editors")
     make_product(session, keys=1, name="Other", category="tools")
