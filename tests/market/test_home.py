@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from catalog import claims
+from market import web
 from market.members.models import Member
 from tests.allocation.factories import fund_pool, open_round, vote
 from tests.catalog.factories import make_product
@@ -71,3 +74,23 @@ def test_a_member_not_in_good_standing_is_told_why_and_how_to_fix_it(
     assert "Your membership is cancelled" in page and "Rejoin" in page
     home = login(cancelled).get("/").get_data(as_text=True)
     assert "budget vote" not in home  # a cancelled member is not invited to vote
+
+
+def test_the_front_doors_member_count_is_at_most_a_minute_old(
+    session: Session, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def members() -> int:
+        page = client.get("/").get_data(as_text=True)
+        found = re.search(r'"figure">(\d+)</span> members in good standing', page)
+        assert found is not None
+        return int(found.group(1))
+
+    make_member(session)
+    session.commit()
+    counted = members()
+    make_member(session)
+    make_member(session, status="lapsed")
+    session.commit()
+    assert members() == counted  # not counted again on every view: it reads every member
+    monkeypatch.setattr(web, "MEMBER_COUNT_SECONDS", 0.0)  # a minute later
+    assert members() == counted + 1
