@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from allocation.models import Ballot, Payout, Round, RoundResult, RoundStatus
@@ -43,6 +43,17 @@ class ChannelPart:
     cents: int
 
 
+@dataclass(frozen=True)
+class RoundLine:
+    """What the page says of a month's round (read as columns: no ORM object a month)."""
+
+    id: int
+    period: str
+    status: str
+    closes_at: datetime
+    ballots_counted: int | None
+
+
 @dataclass
 class MonthTrail:
     """A month the member paid: the payments, the round and each channel's part."""
@@ -50,7 +61,7 @@ class MonthTrail:
     month: str
     currency: str
     payments: list[Payment] = field(default_factory=list)
-    round: Round | None = None
+    round: RoundLine | None = None
     closes_at: datetime | None = None
     parts: list[ChannelPart] = field(default_factory=list)
     vote: str = "none"  # "voted", "abstained" or "none"
@@ -139,23 +150,34 @@ def _payments(session: Session, member_id: int) -> dict[str, MonthTrail]:
 
 
 def _attach_rounds(session: Session, member_id: int, months: dict[str, MonthTrail]) -> None:
-    """Each month's round, the member's ballot in it and the published results."""
-    rounds = session.scalars(select(Round).where(Round.period.in_(list(months)))).all()
-    by_id = {r.id: r for r in rounds}
-    for rnd in rounds:
-        months[rnd.period].round = rnd
+    """Each month's round with the member's ballot in it, then the published results."""
+    mine = and_(Ballot.round_id == Round.id, Ballot.member_id == member_id, Ballot.is_current)
+    rows = session.execute(
+        select(
+            Round.id,
+            Round.period,
+            Round.status,
+            Round.closes_at,
+            Round.ballots_counted,
+            Ballot.abstain,
+        )
+        .outerjoin(Ballot, mine)
+        .where(Round.period.in_(list(months)))
+    ).all()
+    by_id: dict[int, MonthTrail] = {}
+    published = []
+    for round_id, period, status, closes_at, counted, abstain in rows:
+        trail = months[period]
+        trail.round = RoundLine(round_id, period, status, closes_at, counted)
+        by_id[round_id] = trail
+        if abstain is not None:
+            trail.vote = "abstained" if abstain else "voted"
+        if status == RoundStatus.PUBLISHED:
+            published.append(round_id)
     for trail in months.values():
         trail.closes_at = trail.round.closes_at if trail.round else end_of_month(trail.month)
-    if not by_id:
+    if not published:
         return
-    votes = session.execute(
-        select(Ballot.round_id, Ballot.abstain).where(
-            Ballot.round_id.in_(list(by_id)), Ballot.member_id == member_id, Ballot.is_current
-        )
-    ).all()
-    for round_id, abstain in votes:
-        months[by_id[round_id].period].vote = "abstained" if abstain else "voted"
-    published = [r.id for r in rounds if r.status == RoundStatus.PUBLISHED]
     results = session.execute(
         select(RoundResult.round_id, RoundResult.channel_id, RoundResult.cents, Channel.name)
         .join(Channel, Channel.id == RoundResult.channel_id)
@@ -165,9 +187,9 @@ def _attach_rounds(session: Session, member_id: int, months: dict[str, MonthTrai
     grouped: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
     for round_id, channel_id, cents, name in results:
         grouped[round_id].append((channel_id, cents, name))
-    for round_id, rows in grouped.items():
-        trail = months[by_id[round_id].period]
-        trail.parts = _parts(trail.pool_cents, rows)
+    for round_id, channel_rows in grouped.items():
+        trail = by_id[round_id]
+        trail.parts = _parts(trail.pool_cents, channel_rows)
 
 
 def _parts(pool_cents: int, rows: list[tuple[int, int, str]]) -> list[ChannelPart]:

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from allocation.ballots import abstain
 from allocation.closing import close_and_publish
 from allocation.models import Round
 from market.clock import month_start, period_of, shift_period, utcnow
@@ -101,6 +102,36 @@ def test_history_newest_first_with_totals_deals_and_payouts(
     assert "Deal #77: Shelf seats, 50 seats" in page and "/deals/77" in page
 
 
+def test_each_month_says_whether_the_member_voted_abstained_or_not(
+    session: Session, app: Flask, login: Login, audit_dir: Path
+) -> None:
+    nia, other = make_member(session), make_member(session)
+    months = [shift_period(_this_month(), -k) for k in (3, 2, 1)]
+    for m in months:
+        pay_dues(session, nia, m)
+    _published(session, app, audit_dir, months[0], other, [10000, 0, 0])  # nia did not vote
+    when = month_start(months[1]) + timedelta(hours=1)
+    rnd, chans = open_round(session, period=months[1], now=when)
+    vote(session, nia, rnd, {chans[0].id: 10_000}, now=when)
+    vote(session, nia, rnd, {chans[1].id: 10_000}, now=when + timedelta(minutes=1))  # changed
+    session.commit()
+    close_and_publish(database(app), rnd.id)
+    when = month_start(months[2]) + timedelta(hours=1)
+    rnd, chans = open_round(session, period=months[2], now=when)
+    vote(session, other, rnd, {chans[0].id: 10_000}, now=when)
+    abstain(session, nia, rnd.id, now=when + timedelta(minutes=1))
+    session.commit()
+    close_and_publish(database(app), rnd.id)
+    page = login(nia).get("/rounds/my-dues").get_data(as_text=True)
+
+    def section(month: str) -> str:
+        return page.split(f'id="month-{month}"')[1].split("</section>")[0]
+
+    assert "; you did not vote" in section(months[0])
+    assert "2 ballots, yours among them" in section(months[1])  # hers (changed) and the other
+    assert "; you abstained" in section(months[2])
+
+
 @contextmanager
 def _count_queries(app: Flask) -> Iterator[list[str]]:
     statements: list[str] = []
@@ -134,6 +165,6 @@ def test_statement_count_does_not_grow_with_history(
         with _count_queries(app) as statements:
             assert c.get("/rounds/my-dues").status_code == 200
         counts.append(len(statements))
-    # The trail is six statements (payments, rounds, ballots, results, deals, payouts); the
-    # rest is the request's own (member, inbox badge).
+    # The trail is five statements (payments, rounds with her ballot, results, deals,
+    # payouts); the rest is the request's own (member, inbox badge).
     assert counts[0] == counts[1] <= 10
