@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import Select, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from allocation.models import Ballot, Payout, Round, RoundResult, RoundStatus
@@ -149,6 +149,12 @@ def _payments(session: Session, member_id: int) -> dict[str, MonthTrail]:
     return months
 
 
+def _paid_months(member_id: int) -> Select[str]:
+    """The months the member paid, as a subquery: the same SQL whatever the history."""
+    paid = DuesInvoice.member_id == member_id, DuesInvoice.status == "paid"
+    return select(DuesInvoice.month).where(*paid)
+
+
 def _attach_rounds(session: Session, member_id: int, months: dict[str, MonthTrail]) -> None:
     """Each month's round with the member's ballot in it, then the published results."""
     mine = and_(Ballot.round_id == Round.id, Ballot.member_id == member_id, Ballot.is_current)
@@ -162,18 +168,19 @@ def _attach_rounds(session: Session, member_id: int, months: dict[str, MonthTrai
             Ballot.abstain,
         )
         .outerjoin(Ballot, mine)
-        .where(Round.period.in_(list(months)))
+        .where(Round.period.in_(_paid_months(member_id)))
     ).all()
     by_id: dict[int, MonthTrail] = {}
-    published = []
+    published = False
     for round_id, period, status, closes_at, counted, abstain in rows:
-        trail = months[period]
+        trail = months.get(period)
+        if trail is None:  # a paid invoice the books do not show (the books check says so)
+            continue
         trail.round = RoundLine(round_id, period, status, closes_at, counted)
         by_id[round_id] = trail
         if abstain is not None:
             trail.vote = "abstained" if abstain else "voted"
-        if status == RoundStatus.PUBLISHED:
-            published.append(round_id)
+        published = published or status == RoundStatus.PUBLISHED
     for trail in months.values():
         trail.closes_at = trail.round.closes_at if trail.round else end_of_month(trail.month)
     if not published:
@@ -181,14 +188,17 @@ def _attach_rounds(session: Session, member_id: int, months: dict[str, MonthTrai
     results = session.execute(
         select(RoundResult.round_id, RoundResult.channel_id, RoundResult.cents, Channel.name)
         .join(Channel, Channel.id == RoundResult.channel_id)
-        .where(RoundResult.round_id.in_(published))
+        .join(Round, Round.id == RoundResult.round_id)
+        .where(Round.period.in_(_paid_months(member_id)), Round.status == RoundStatus.PUBLISHED)
         .order_by(RoundResult.round_id, RoundResult.channel_id)
     ).all()
     grouped: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
     for round_id, channel_id, cents, name in results:
         grouped[round_id].append((channel_id, cents, name))
     for round_id, channel_rows in grouped.items():
-        trail = by_id[round_id]
+        trail = by_id.get(round_id)
+        if trail is None:
+            continue
         trail.parts = _parts(trail.pool_cents, channel_rows)
 
 
