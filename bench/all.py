@@ -119,7 +119,7 @@ def deal_ballot(full: bool) -> str:
 
 def member_pages(full: bool) -> str:
     """A member's pages with 5 years of history among 100,000 members (in-process, PG)."""
-    from bench.member_pages import measure
+    from bench.member_pages import measure, page_line
 
     voters = 100_000 - 3 if full else 2_000
     got = measure(os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES), 100_000, 60, voters)
@@ -127,15 +127,14 @@ def member_pages(full: bool) -> str:
     counts = [p["statements"] for p in pages]
     constant = all(c["old"] == c["new"] for c in counts)
     worst = max(pages, key=lambda p: p["median_ms"])
-    each = ", ".join(
-        f"{path} {p['statements']['old']} st {p['median_ms']:.1f} ms"
-        for path, p in got["pages"].items()
-    )
+    each = "; ".join(page_line(path, p) for path, p in got["pages"].items())
+    before, after = got["load_average"]
     return (
         f"statements {sum(c['old'] for c in counts)} over {len(counts)} pages "
         f"({'constant' if constant else 'NOT constant'}: same for 60 months and 1), "
-        f"median {worst['median_ms']:.1f} ms at worst (app CPU {worst['median_cpu_ms']:.1f} ms) "
-        f"(target <= 30 ms); {each}; {voters:,} voters a round"
+        f"median {worst['median_ms']:.1f} ms at worst (db {worst['db_ms']:.1f} + python "
+        f"{worst['python_ms']:.1f}) (target <= 30 ms), in-process, {worst['requests']} warm "
+        f"requests a page; {each}; {voters:,} voters a round; load {before:.1f}-{after:.1f}"
     )
 
 

@@ -1,15 +1,17 @@
 """Benchmark: a member's own pages with years of history in a large co-op, on PostgreSQL.
 
-    python -m bench.member_pages [--members 100000] [--months 60] [--voters 2000]
+    python -m bench.member_pages [--members 100000] [--months 60] [--voters 2000] [--passes 3]
 
 A fresh database gets `--members` members in good standing and `--months` monthly rounds,
 each opened within its month and closed and published by the real close (so every round
 snapshots every member as a voter and the voters' standing splits carry from month to
 month). Two members are measured: one who paid and voted every month (the whole history)
 and one who joined last month. For each member page (home, vote, Where my dues went, My
-receipts, My dues) it counts the statements a request runs for each of them, which must be
-equal, and times the long-history member's request in-process (server time, median).
-Loading is not timed.
+receipts, My dues) it counts the statements a warm request runs for each of them, which
+must be equal, and times the long-history member's requests in-process through Flask's test
+client (server time: `--passes` passes of `--repeat` warm requests a page), each split into
+the time inside the database driver's execute (sending, running, receiving the statements)
+and the rest (Python: routing, the services, the ORM, templates). Loading is not timed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import os
 import statistics
 import tempfile
 import time
@@ -30,6 +33,7 @@ from sqlalchemy import event, text
 
 from bench.serving import DEFAULT_POSTGRES, throwaway_postgres
 
+WARM = 3
 PAGES = ["/", "/rounds/vote", "/rounds/my-dues", "/rounds/my-receipts", "/dues"]
 CHANNELS = 4
 
@@ -148,18 +152,32 @@ def _load(app: Any, members: int, months: int, voters: int, audit_dir: Path) -> 
     return old_id, new_id
 
 
+class _Timed:
+    """The statements a request runs and the time spent in them (sent, run, fetched)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def before(self, *args: object) -> None:
+        self.statements.append(str(args[2]))
+        self._started = time.perf_counter()
+
+    def after(self, *_args: object) -> None:
+        self.seconds += time.perf_counter() - self._started
+
+
 @contextmanager
-def _counting(engine: Any) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", count)
+def _watching(engine: Any) -> Iterator[_Timed]:
+    timed = _Timed()
+    event.listen(engine, "before_cursor_execute", timed.before)
+    event.listen(engine, "after_cursor_execute", timed.after)
     try:
-        yield seen
+        yield timed
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "before_cursor_execute", timed.before)
+        event.remove(engine, "after_cursor_execute", timed.after)
 
 
 def _client(app: Any, member_id: int) -> Any:
@@ -176,14 +194,61 @@ def _client(app: Any, member_id: int) -> Any:
     return client
 
 
+def _statements(engine: Any, clients: dict[str, Any], path: str) -> dict[str, int]:
+    """How many statements one warm request for `path` runs, for each member."""
+    counts = {}
+    for who, client in clients.items():
+        for _ in range(WARM):  # files, caches, the connection pool
+            assert client.get(path).status_code == 200, path
+        with _watching(engine) as timed:
+            assert client.get(path).status_code == 200, path
+        counts[who] = len(timed.statements)
+    return counts
+
+
+def _time(engine: Any, client: Any, path: str, repeat: int) -> list[tuple[float, float, float]]:
+    """`repeat` requests for `path`: (wall, in the database, process CPU) seconds each."""
+    got = []
+    for _ in range(repeat):
+        with _watching(engine) as timed:
+            t, c = time.perf_counter(), time.process_time()
+            assert client.get(path).status_code == 200, path
+            wall, cpu = time.perf_counter() - t, time.process_time() - c
+        got.append((wall, timed.seconds, cpu))
+    return got
+
+
+def _figures(requests: list[tuple[float, float, float]], passes: int) -> dict[str, Any]:
+    """Medians in ms: wall, in the database, in Python (wall - database), process CPU."""
+    per_pass = len(requests) // passes
+
+    def median(i: int, rows: list[tuple[float, float, float]] = requests) -> float:
+        return statistics.median(r[i] for r in rows) * 1000
+
+    return {
+        "median_ms": median(0),
+        "db_ms": median(1),
+        "python_ms": statistics.median(r[0] - r[1] for r in requests) * 1000,
+        "median_cpu_ms": median(2),
+        "pass_ms": [median(0, requests[k * per_pass : (k + 1) * per_pass]) for k in range(passes)],
+        "requests": len(requests),
+    }
+
+
 def measure(
     base: str = DEFAULT_POSTGRES,
     members: int = 100_000,  # at least voters + 3
     months: int = 60,
     voters: int = 2_000,
     repeat: int = 25,
+    passes: int = 3,
 ) -> dict[str, Any]:
-    """Load the history, then count and time every member page; the figures as a dict."""
+    """Load the history, then count and time every member page; the figures as a dict.
+
+    Timing is in-process (Flask's test client: no socket, no HTTP parsing), `passes`
+    passes over the pages of `repeat` warm requests a page, so a burst of load elsewhere
+    on the machine spreads over every page.
+    """
     from market import create_app
     from market.webdb import database
 
@@ -199,54 +264,56 @@ def measure(
         loaded = time.perf_counter() - started
         engine = database(app).engine
         clients = {"old": _client(app, old), "new": _client(app, new)}
-        pages: dict[str, dict[str, Any]] = {}
-        for path in PAGES:
-            counts = {}
-            for who, client in clients.items():
-                assert client.get(path).status_code == 200, path  # warm: files, caches
-                with _counting(engine) as seen:
-                    assert client.get(path).status_code == 200, path
-                counts[who] = len(seen)
-            times, cpu = [], []
-            for _ in range(repeat):
-                t, c = time.perf_counter(), time.process_time()
-                clients["old"].get(path)
-                times.append(time.perf_counter() - t)
-                cpu.append(time.process_time() - c)
-            pages[path] = {
-                "statements": counts,
-                "median_ms": statistics.median(times) * 1000,
-                "median_cpu_ms": statistics.median(cpu) * 1000,
-            }
+        counts = {path: _statements(engine, clients, path) for path in PAGES}
+        load_before = os.getloadavg()[0]
+        requests: dict[str, list[tuple[float, float, float]]] = {path: [] for path in PAGES}
+        for _ in range(passes):
+            for path in PAGES:
+                requests[path] += _time(engine, clients["old"], path, repeat)
+        pages = {
+            path: {"statements": counts[path], **_figures(requests[path], passes)} for path in PAGES
+        }
         return {
             "members": members,
             "months": months,
             "voters": voters,
             "load_seconds": loaded,
+            "load_average": (load_before, os.getloadavg()[0]),
             "pages": pages,
         }
 
 
+def page_line(path: str, page: dict[str, Any]) -> str:
+    """One page's figures: statements, median wall, its split, each pass's median."""
+    s = page["statements"]
+    passes = "/".join(f"{ms:.1f}" for ms in page["pass_ms"])
+    return (
+        f"{path} {s['old']} st (newcomer {s['new']}) median {page['median_ms']:.1f} ms"
+        f" = db {page['db_ms']:.1f} + python {page['python_ms']:.1f}"
+        f" (CPU {page['median_cpu_ms']:.1f}; passes {passes})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print one line per page, then the summary line."""
+    """Print one line per page."""
     parser = argparse.ArgumentParser(prog="python -m bench.member_pages", description=__doc__)
     parser.add_argument("--database-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--months", type=int, default=60)
     parser.add_argument("--voters", type=int, default=2_000)
-    parser.add_argument("--repeat", type=int, default=25)
+    parser.add_argument("--repeat", type=int, default=25, help="requests a page in each pass")
+    parser.add_argument("--passes", type=int, default=3)
     args = parser.parse_args(argv)
-    got = measure(args.database_url, args.members, args.months, args.voters, args.repeat)
+    got = measure(
+        args.database_url, args.members, args.months, args.voters, args.repeat, args.passes
+    )
+    before, after = got["load_average"]
     print(
-        f"loaded {got['members']:,} members, {got['months']} months in {got['load_seconds']:.0f} s"
+        f"loaded {got['members']:,} members, {got['months']} months in {got['load_seconds']:.0f} s;"
+        f" timed in-process at load average {before:.1f}-{after:.1f}"
     )
     for path, page in got["pages"].items():
-        s = page["statements"]
-        figures = (
-            f"statements {s['old']} (newcomer {s['new']})  median {page['median_ms']:.1f} ms"
-            f" (app CPU {page['median_cpu_ms']:.1f} ms)"
-        )
-        print(f"{path:<22} {figures}")
+        print(page_line(path, page))
     return 0
 
 
