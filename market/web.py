@@ -55,9 +55,6 @@ def front_facts(session: Session) -> dict[str, Any]:
     from market.ledger.services import balance, pool_code
     from market.reserve.services import progress as reserve_progress
 
-    def count(*where: Any) -> int:
-        return int(session.scalar(select(func.count()).where(*where)) or 0)
-
     # The pool being voted on (the open round's month), else the current month's.
     open_round = session.execute(
         select(Round.rule, Round.period)
@@ -66,11 +63,19 @@ def front_facts(session: Session) -> dict[str, Any]:
         .limit(1)
     ).first()
     rule, period = open_round if open_round else (None, period_of(utcnow()))
+    bundles = Channel.active, Channel.kind == ChannelKind.BUNDLE.value
+    shelf = session.execute(  # one round trip for the three counts
+        select(
+            select(func.count()).where(Product.active).scalar_subquery(),
+            select(func.count(func.distinct(Product.vendor_id))).scalar_subquery(),
+            select(func.count()).select_from(Channel).where(*bundles).scalar_subquery(),
+        )
+    ).one()
     return {
         "fee_cents": current_app.config["MONTHLY_FEE_CENTS"],
-        "products": count(Product.active),
-        "vendors": int(session.scalar(select(func.count(func.distinct(Product.vendor_id)))) or 0),
-        "channels": count(Channel.active, Channel.kind == ChannelKind.BUNDLE.value),
+        "products": int(shelf[0] or 0),
+        "vendors": int(shelf[1] or 0),
+        "channels": int(shelf[2] or 0),
         "members": members_in_good_standing(session),
         "pool_cents": balance(session, pool_code(period)),
         "period": period,

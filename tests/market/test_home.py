@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog import claims
+from catalog.models import Channel, ChannelKind, Product
 from market import web
 from market.members.models import Member
 from tests.allocation.factories import fund_pool, open_round, vote
@@ -58,6 +60,13 @@ def test_front_door_says_cost_numbers_and_how_money_is_decided(
     page = client.get("/").get_data(as_text=True)
     assert "$5.00 a month, flat." in page and "$123.45" in page
     assert "products from" in page and "members in good standing" in page
+    bundles = session.scalar(  # the shelf's three counts, read one by one
+        select(func.count()).where(Channel.active, Channel.kind == ChannelKind.BUNDLE.value)
+    )
+    vendors = session.scalar(select(func.count(func.distinct(Product.vendor_id))))
+    products = session.scalar(select(func.count()).where(Product.active))
+    assert f'"figure">{products}</span> products from {vendors} vendors' in page
+    assert f"among {bundles} channels" in page and bundles and products
     assert "Where the money goes, and who decides" in page and "Independent Markets" in page
 
 
