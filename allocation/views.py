@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -22,7 +23,7 @@ from allocation import audit, ballots, results, rounds, splits, trail
 from allocation.forms import CloseForm, OpenRoundForm, VoteForm, WeightsForm
 from allocation.models import Round
 from allocation.tally import ballots_by_class
-from market import filestore
+from market import filestore, money_web
 from market.auth import admin_blueprint, current_member, public
 from market.clock import next_period, utcnow
 from market.errors import DomainError
@@ -158,7 +159,10 @@ def audit_file(round_id: int) -> ResponseReturnValue:
 def my_dues() -> ResponseReturnValue:
     currency = current_app.config["CURRENCY"]
     member_trail = trail.member_trail(get_session(), current_member().id, currency)
-    return render_template("allocation/my_dues.html", trail=member_trail)
+    # Five years of history is ~500 amounts but a handful of distinct ones ($5.00, $4.50...):
+    # each is formatted once for the page, not 500 times at 8 us (a quarter of the render).
+    money = lru_cache(maxsize=None)(money_web.money)
+    return render_template("allocation/my_dues.html", trail=member_trail, money=money)
 
 
 # ------------------------------------------------------------------ admin
