@@ -88,3 +88,42 @@ def test_no_invariant_check_reads_a_table_once_per_row(app: Flask, session: Sess
         for step in quadratic_steps(plan):
             problems.append(f"{step} in: {' '.join(statement.split())[:300]}")
     assert problems == []
+
+
+def test_the_invoice_check_finds_each_kind_of_wrong_booking(session: Session) -> None:
+    from market.billing.invariants import invoices_booked_once
+    from market.billing.models import DuesInvoice
+    from market.clock import period_of, utcnow
+    from market.ledger.services import RESERVE, Move, pool_code, post
+    from tests.market.factories import make_member
+
+    now = utcnow()
+    member = make_member(session)
+    month = period_of(now)
+
+    def invoice(iid: str, status: str) -> None:
+        paid = now if status == "paid" else None
+        session.add(
+            DuesInvoice(
+                id=iid, member_id=member.id, amount_cents=500, currency="USD", month=month,
+                status=status, paid_at=paid, created_at=now,
+            )
+        )  # fmt: skip
+
+    def book(iid: str) -> None:
+        moves = [Move(RESERVE, pool_code(month), 500)]
+        post(session, f"invoice:{iid}", "dues", "dues", moves, "USD", occurred_at=now)
+
+    invoice("in_booked", "paid")
+    book("in_booked")
+    invoice("in_unbooked", "paid")
+    invoice("in_open", "open")
+    book("in_open")
+    book("in_missing")
+    session.flush()
+    assert sorted(invoices_booked_once(session)) == [
+        "invoice:in_missing is booked but its invoice is not paid",
+        "invoice:in_open is booked but its invoice is not paid",
+        "paid invoice in_unbooked is not booked",
+    ]
+    session.rollback()
