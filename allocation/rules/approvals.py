@@ -123,7 +123,9 @@ def _incidence(
 def _scaled(costs: list[Fraction], budget: Fraction) -> tuple[list[int], int]:
     """Costs as exact integers over one common denominator, and the budget floored to it."""
     scale = math.lcm(*(c.denominator for c in costs), budget.denominator)
-    return [int(c * scale) for c in costs], math.floor(budget * scale)
+    # Integer arithmetic only (no Fraction products): c * scale is an exact integer.
+    scaled = [c.numerator * (scale // c.denominator) for c in costs]
+    return scaled, budget.numerator * scale // budget.denominator
 
 
 def prepare(
