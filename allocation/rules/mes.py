@@ -28,10 +28,9 @@ _DOWN = 1.0 - REL_TOL
 
 # Each evaluation is a handful of numpy calls on a thousand-odd numbers, so the calls
 # themselves are the cost: bound once here, the fastest spelling of each.
-_min = np.minimum.reduce
 _max = np.maximum.reduce
 _dot = np.dot
-_count = np.count_nonzero
+_ge = np.greater_equal
 
 
 def _rho(
@@ -41,29 +40,30 @@ def _rho(
 
     `lower` is a known lower bound on rho (its value before budgets fell).
     """
-    cap = cost / total
-    # A budget equal to the cap up to float error pays the cap either way: count it rich.
-    # (Everyone rich implies the budgets cover the cost, so this test comes first.)
-    if float(_min(budgets)) * _UP >= cap:
-        return 1.0 / total  # everyone pays cost / total: exact ties stay exact in float
     held = float(_dot(budgets, weights))
     if held < cost * _DOWN:
         return None
+    cap = cost / total
     paying = budgets * weights
     # Poor/rich fixed point (pabutools' affordability_poor_rich), i.e. Newton's method on the
     # concave sum w * min(b, cap): voters who cannot pay the cap pay all they have, the rest
     # share what is left. Started at or below the answer (the old rho), the cap only rises
-    # and the rich set only shrinks: when its size stops changing, the cap is final.
-    rich = budgets >= max(cap, lower * cost) / _UP
-    n_rich = int(_count(rich))
-    while n_rich:
-        rich_weight = float(_dot(weights, rich))
+    # and the rich set only shrinks: when it stops changing, the cap is final. The set is a
+    # 0/1 float mask (dot products on floats only); it has stopped changing when its weight
+    # has (weights are > 0, and a weight too small to move the sum moves no cap either).
+    # A budget equal to the cap up to float error pays the cap either way: it counts rich.
+    rich = np.empty_like(budgets)
+    _ge(budgets, max(cap, lower * cost) / _UP, out=rich, casting="unsafe")
+    rich_weight = float(_dot(weights, rich))
+    if rich_weight >= total:
+        return 1.0 / total  # everyone pays cost / total: exact ties stay exact in float
+    while rich_weight:
         left = cost - (held - float(_dot(paying, rich)))
-        rich = budgets >= left / (rich_weight * _UP)
-        now_rich = int(_count(rich))
-        if now_rich == n_rich:
+        _ge(budgets, left / (rich_weight * _UP), out=rich, casting="unsafe")
+        now_weight = float(_dot(weights, rich))
+        if now_weight == rich_weight:
             return left / (cost * rich_weight)
-        n_rich = now_rich
+        rich_weight = now_weight
     # The budgets cover the cost only up to float error: all pay all they have.
     return float(_max(budgets)) / cost
 
@@ -82,13 +82,13 @@ def mes(e: ApprovalElection, start: float) -> list[int]:
         if a > 0 and a * start >= c * _DOWN
     ]
     heapq.heapify(heap)
-    pop, push = heapq.heappop, heapq.heappush
+    pop, push, take = heapq.heappop, heapq.heappush, budget.take
     chosen: list[int] = []
     while heap:
         best, evaluated = math.inf, []
         while heap and heap[0][0] <= best * _UP:
             bound, j = pop(heap)
-            held = budget[supporters[j]]  # a copy: this round's budgets, kept for the winner
+            held = take(supporters[j])  # a copy: this round's budgets, kept for the winner
             rho = _rho(held, weights[j], cost[j], approval[j], bound)
             if rho is None:
                 continue  # budgets never grow back within a run
@@ -97,11 +97,14 @@ def mes(e: ApprovalElection, start: float) -> list[int]:
                 best = rho
         if not evaluated:
             break
-        limit = best * _UP
-        won, left = min((j, held) for rho, j, held in evaluated if rho <= limit)
-        for rho, j, _held in evaluated:
-            if j != won:
-                push(heap, (rho, j))
+        if len(evaluated) == 1:
+            _rho_won, won, left = evaluated[0]
+        else:
+            limit = best * _UP
+            won, left = min((j, held) for rho, j, held in evaluated if rho <= limit)
+            for rho, j, _held in evaluated:
+                if j != won:
+                    push(heap, (rho, j))
         chosen.append(won)
         cap = best * cost[won]
         # No budget changed since the evaluations: pay from the winner's copy, write it back.

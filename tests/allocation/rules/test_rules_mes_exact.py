@@ -166,3 +166,17 @@ def test_engine_equals_exact_on_larger_elections_at_many_starting_budgets(seed: 
         start = Fraction(budget, len(approvals)) + extra
         expected = exact_mes(approvals, costs, w, start)
         assert [e.ids[j] for j in mes(e, float(start))] == expected, (seed, extra)
+
+
+def test_more_projects_than_one_byte_indexes() -> None:
+    # Past 256 projects the ids are mapped to indices another way: same outcomes, same errors.
+    rng = np.random.default_rng(7)
+    ids = [f"q{j:03d}" for j in range(300)]
+    costs = {p: int(rng.choice([5, 10, 15])) for p in ids}
+    approvals = [tuple(p for p in ids if rng.random() < 0.03) for _ in range(60)]
+    budget = 400
+    w = [Fraction(1)] * len(approvals)
+    expected = exact_mes(approvals, costs, w, Fraction(budget, len(approvals)))
+    assert method_of_equal_shares(approvals, costs, budget) == expected
+    with pytest.raises(ValueError, match="ballot 1: unknown project id 'nope'"):
+        method_of_equal_shares([("q001",), ("q002", "nope")], costs, budget)
