@@ -110,7 +110,7 @@ def mes(e: ApprovalElection, start: float) -> list[int]:
         # No budget changed since the evaluations: pay from the winner's copy, write it back.
         left -= cap
         # A voter whose budget equals the cap (up to float error) has paid everything.
-        np.copyto(left, 0.0, where=left <= cap * REL_TOL)
+        left[left <= cap * REL_TOL] = 0.0
         budget[supporters[won]] = left
     assert budget.min(initial=0.0) >= 0.0, "a voter paid more than she had"
     return chosen
