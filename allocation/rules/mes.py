@@ -10,7 +10,12 @@ and far below real differences.
 
 Speed: rho only rises as budgets fall, so a project's last rho is a lower bound on its
 current one; projects wait in a heap keyed by that bound and only those whose bound could
-beat the round's best are recomputed (pabutools' lazy order). Budgets are updated in place.
+beat the round's best are recomputed (pabutools' lazy order). Budgets are updated in place:
+the winner pays from the copy of its approvers' budgets its evaluation gathered (nothing
+changed since), written back once. Each evaluation is a few numpy calls (one dot product for
+"can they cover it", then a rich/poor fixed point on float masks), so the tests compare
+this engine round by round with a straightforward exact one
+(tests/allocation/rules/test_rules_mes_exact.py).
 """
 
 from __future__ import annotations
