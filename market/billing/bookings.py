@@ -70,28 +70,31 @@ def record_paid_invoice(
     cents: int,
     currency: str,
     paid_at: datetime,
+    carried: dict[str, object] | None = None,
 ) -> str:
     """Record the invoice as paid; returns the month it is booked to (its pool's month).
 
     One statement on the usual path: it keeps the month of an invoice already paid, and
     otherwise checks the pools of the invoice's month and the next (see `open_pool_month`).
+    `carried`: an account's state written by the same statement (`statements.carried_state`).
     """
     first = invoice_month(invoice)
     second = next_period(first)
     conn = session.connection()
     month = conn.execute(
-        statements.paid_invoice_upsert(conn.dialect.name),
+        statements.paid_invoice_upsert(conn.dialect.name, carried is not None),
         {
-            "id": invoice["id"],
-            "member_id": member_id,
-            "amount_cents": cents,
-            "currency": currency,
+            "invoice_id": invoice["id"],
+            "payer": member_id,
+            "cents": cents,
+            "invoice_currency": currency,
             "m0": first,
             "p0": pool_code(first),
             "m1": second,
             "p1": pool_code(second),
-            "paid_at": paid_at,
-            "created_at": utcnow(),
+            "when_paid": paid_at,
+            "recorded_at": utcnow(),
+            **(carried or {}),
         },
     ).scalar_one()
     if not month:  # both pools shared out already: walk on to the first open one
@@ -101,13 +104,21 @@ def record_paid_invoice(
 
 
 def book_paid_invoice(
-    session: Session, member_id: int, invoice: dict[str, Any], seen_at: int, cfg: DuesSettings
+    session: Session,
+    member_id: int,
+    invoice: dict[str, Any],
+    seen_at: int,
+    cfg: DuesSettings,
+    carried: dict[str, object] | None = None,
 ) -> bool:
-    """Record a paid invoice and book clearing -> pool/reserve once; True if newly booked."""
+    """Record a paid invoice and book clearing -> pool/reserve once; True if newly booked.
+
+    `carried`: an account's state to write with the invoice (`statements.carried_state`).
+    """
     cents = int(invoice.get("amount_paid") or 0)
     currency = str(invoice.get("currency") or cfg.currency).lower()
     paid_at = _paid_at(invoice, seen_at)
-    month = record_paid_invoice(session, member_id, invoice, cents, currency, paid_at)
+    month = record_paid_invoice(session, member_id, invoice, cents, currency, paid_at, carried)
     if cents <= 0:
         return False
     parts = fee_split(Money(cents, currency), cfg.ops_share_bp)

@@ -111,9 +111,14 @@ def derive_member_status(
 def save(session: Session, account: DuesAccount, cfg: DuesSettings) -> None:
     """Write the account's new state and bring its member's status in line with it."""
     status, grace_until = derive_member_status(account, cfg.grace_days, utcnow())
-    changed = statements.save_and_sync(session, account, status, grace_until)
-    member = session.identity_map.get(identity_key(Member, account.member_id))
-    if changed and member is not None:
+    if statements.save_and_sync(session, account, status, grace_until):
+        _forget_member(session, account.member_id)
+
+
+def _forget_member(session: Session, member_id: int) -> None:
+    """Expire a loaded member's status, written behind the ORM's back."""
+    member = session.identity_map.get(identity_key(Member, member_id))
+    if member is not None:
         session.expire(member, ["status", "grace_until"])
 
 
@@ -166,9 +171,16 @@ def apply_news(
             apply_status(account, "active", seen_at)
     elif invoice is not None:
         _record_failed_invoice(session, account, invoice, seen_at, cfg)
-    save(session, account, cfg)
+    carried = None
+    if paid:  # on PostgreSQL the account's new state rides with the invoice's statement
+        status, grace_until = derive_member_status(account, cfg.grace_days, utcnow())
+        carried = statements.carried_state(session, account, status, grace_until)
+    if carried is None:
+        save(session, account, cfg)
+    else:
+        _forget_member(session, account.member_id)
     if paid and invoice is not None:
-        bookings.book_paid_invoice(session, account.member_id, invoice, seen_at, cfg)
+        bookings.book_paid_invoice(session, account.member_id, invoice, seen_at, cfg, carried)
 
 
 def _record_failed_invoice(

@@ -136,12 +136,15 @@ INVOICE_MONTH = (
 
 
 @cache
-def paid_invoice_upsert(dialect: str) -> Insert:
+def paid_invoice_upsert(dialect: str, with_state: bool = False) -> Insert:
     """Record a paid invoice, RETURNING the month whose pool it feeds: one round trip.
 
     An invoice already paid keeps its month. Otherwise the month is :m0 (the one it pays
     for) if that pool is still open, else :m1 (the next) if that one is, else '' and the
     caller walks on (`billing.bookings.open_pool_month`). :p0 and :p1 are their pools.
+    `with_state` (PostgreSQL): the statement also writes a dues account's state and its
+    member's status (the parameters of `carried_state`). The binds are named after no
+    column: a data-modifying CTE would take such a parameter as one more column to set.
     """
     cols = _INVOICE.c
     month = case(
@@ -150,14 +153,14 @@ def paid_invoice_upsert(dialect: str) -> Insert:
         else_=literal(""),
     )
     row = select(
-        bindparam("id", type_=cols.id.type),
-        bindparam("member_id", type_=cols.member_id.type),
-        bindparam("amount_cents", type_=cols.amount_cents.type),
-        bindparam("currency", type_=cols.currency.type),
+        bindparam("invoice_id", type_=cols.id.type),
+        bindparam("payer", type_=cols.member_id.type),
+        bindparam("cents", type_=cols.amount_cents.type),
+        bindparam("invoice_currency", type_=cols.currency.type),
         month,
         literal("paid"),
-        bindparam("paid_at", type_=cols.paid_at.type),
-        bindparam("created_at", type_=cols.created_at.type),
+        bindparam("when_paid", type_=cols.paid_at.type),
+        bindparam("recorded_at", type_=cols.created_at.type),
     ).where(true())  # SQLite reads ON CONFLICT after a bare SELECT as a join clause
     names = ["id", "member_id", "amount_cents", "currency", "month", "status"]
     stmt = _insert(dialect, _INVOICE).from_select([*names, "paid_at", "created_at"], row)
@@ -171,6 +174,8 @@ def paid_invoice_upsert(dialect: str) -> Insert:
             "paid_at": stmt.excluded.paid_at,
         },
     )
+    if with_state:
+        stmt = stmt.add_cte(_SAVE_STATE.cte("saved")).add_cte(MEMBER_STATUS.cte("synced"))
     return stmt.returning(cols.month)  # type: ignore[no-any-return]
 
 
@@ -243,6 +248,31 @@ def record_and_lock(session: Session, params: dict[str, object]) -> tuple[bool, 
     account = DuesAccount(**fields)
     make_transient_to_detached(account)
     return inserted, account
+
+
+def carried_state(
+    session: Session, account: DuesAccount, status: str, grace_until: datetime | None
+) -> dict[str, object] | None:
+    """On PostgreSQL, a detached account's changed state and its member's status as the
+    parameters with which `paid_invoice_upsert(..., with_state=True)` writes them too;
+    None when they cannot ride along (write them with `save_and_sync`)."""
+    state = inspect(account)
+    if session.get_bind().dialect.name != "postgresql" or state.session is not None:
+        return None
+    if not any(state.attrs[name].history.has_changes() for name in STATE):
+        return None
+    session.flush()  # pending ORM changes go first, as in save_and_sync
+    loaded = session.identity_map.get(identity_key(DuesAccount, account.id))
+    if loaded is not None:  # a copy the ORM loaded earlier in this transaction
+        session.expire(loaded, list(STATE))
+    params: dict[str, object] = {f"new_{name}": getattr(account, name) for name in STATE}
+    params.update(
+        account_id=account.id,
+        the_member=account.member_id,
+        new_status=status,
+        new_grace=grace_until,
+    )
+    return params
 
 
 def save_and_sync(
