@@ -122,7 +122,8 @@ def _load(db: Database, n: int, seed: int = SEED) -> int:
             conn.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
-    from market.ledger.services import CLEARING, Move, pool_code, post
+    from market.ledger.accounts import CLEARING, pool_code
+    from market.ledger.services import Move, post
 
     with db.transaction() as session:
         post(
