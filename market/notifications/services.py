@@ -338,7 +338,7 @@ def claim_message(session: Session, message_id: int, now: datetime) -> OutboxMes
     The conditional UPDATE takes the row's write lock: a second sender's UPDATE waits for
     the first transaction and then matches no row, so only one sender ever delivers it.
     """
-    result = session.execute(
+    won = session.scalars(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -346,11 +346,10 @@ def claim_message(session: Session, message_id: int, now: datetime) -> OutboxMes
             OutboxMessage.gave_up_at.is_(None),
         )
         .values(sent_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.get(OutboxMessage, message_id, populate_existing=True)
+        .returning(OutboxMessage)  # the row it won, in the same statement
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).all()
+    return won[0] if won else None
 
 
 def record_failure(session: Session, message_id: int, error: str, cap: int, now: datetime) -> bool:
