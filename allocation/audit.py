@@ -219,8 +219,7 @@ def _rows_apart(engine: Engine, round_id: int, weights: dict[str, int]) -> Itera
     raw = engine.raw_connection()
     try:
         conn: Any = raw.driver_connection  # psycopg's
-        for data in _copy_out(conn.pgconn, query.as_bytes(conn)):
-            yield data[:-1]  # the newline cut
+        yield from _copy_out(conn.pgconn, query.as_bytes(conn))
     except BaseException:
         raw.invalidate()  # a COPY left half read: the connection is not reused
         raise
@@ -228,7 +227,7 @@ def _rows_apart(engine: Engine, round_id: int, weights: dict[str, int]) -> Itera
 
 
 def _copy_out(pgconn: Any, query: bytes) -> Iterator[Any]:
-    """Each row of a COPY … TO STDOUT from libpq itself, as memoryviews.
+    """Each row of a COPY … TO STDOUT from libpq itself, as memoryviews (newline cut).
 
     psycopg's own COPY reading runs a generator per row, a third of Python's work here;
     the connection is idle before and after (the COPY is its own transaction).
@@ -251,7 +250,7 @@ def _copy_out(pgconn: Any, query: bytes) -> Iterator[Any]:
     while True:
         size, data = read(1)
         if size > 0:
-            yield data
+            yield data[:-1]
         elif size == 0:
             wait()
         else:
