@@ -107,6 +107,7 @@ def parse_pabulib_text(text: str, name: str = "<pabulib>") -> PabulibElection:
     """Parse the text of a Pabulib file (see read_pabulib)."""
     meta: dict[str, str] = {}
     costs: dict[str, int | Fraction] = {}
+    canon: dict[str, str] = {}  # each project id to itself: the one string votes hold
     votes: list[tuple[str, ...]] = []
     points: list[tuple[float, ...]] = []
     seen: set[str] = set()
@@ -115,10 +116,11 @@ def parse_pabulib_text(text: str, name: str = "<pabulib>") -> PabulibElection:
         if section == "meta":
             meta[row[0].strip()] = row[1].strip()
         elif section == "projects":
-            _project(dict(zip(header, row, strict=True)), costs, where)
+            pid = _project(dict(zip(header, row, strict=True)), costs, where)
+            canon[pid] = pid
         else:
             seen.add(section)
-            _vote(dict(zip(header, row, strict=True)), meta, costs, votes, points, where)
+            _vote(dict(zip(header, row, strict=True)), meta, canon, votes, points, where)
     for key in ("budget", "vote_type"):
         if key not in meta:
             raise PabulibError(f"{name}: META has no {key!r}")
@@ -138,7 +140,7 @@ def parse_pabulib_text(text: str, name: str = "<pabulib>") -> PabulibElection:
     )
 
 
-def _project(fields: dict[str, str], costs: dict[str, int | Fraction], where: str) -> None:
+def _project(fields: dict[str, str], costs: dict[str, int | Fraction], where: str) -> str:
     if "project_id" not in fields or "cost" not in fields:
         raise PabulibError(f"{where}: PROJECTS header needs project_id and cost")
     pid = fields["project_id"].strip()
@@ -148,12 +150,13 @@ def _project(fields: dict[str, str], costs: dict[str, int | Fraction], where: st
     if cost <= 0:
         raise PabulibError(f"{where}: project {pid!r} has cost {cost} (must be > 0)")
     costs[pid] = cost
+    return pid
 
 
 def _vote(
     fields: dict[str, str],
     meta: dict[str, str],
-    costs: dict[str, int | Fraction],
+    canon: dict[str, str],
     votes: list[tuple[str, ...]],
     points: list[tuple[float, ...]],
     where: str,
@@ -164,10 +167,13 @@ def _vote(
     if "vote" not in fields:
         raise PabulibError(f"{where}: VOTES header has no 'vote' column")
     raw = fields["vote"].strip()
-    ids = tuple(p.strip() for p in raw.split(",")) if raw and raw.lower() != "none" else ()
-    for pid in ids:
-        if pid not in costs:
-            raise PabulibError(f"{where}: vote names unknown project {pid!r}")
+    named = [p.strip() for p in raw.split(",")] if raw and raw.lower() != "none" else []
+    # The projects section's own strings (as pabutools' ballots hold its Project objects):
+    # one object per id, not one per mention, so equal ballots compare by identity.
+    try:
+        ids = tuple(map(canon.__getitem__, named))
+    except KeyError as exc:
+        raise PabulibError(f"{where}: vote names unknown project {exc.args[0]!r}") from None
     if len(set(ids)) != len(ids):
         raise PabulibError(f"{where}: vote names a project more than once")
     votes.append(ids)

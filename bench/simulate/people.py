@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from allocation import ballots, rounds
 from allocation.models import Ballot, Round, RoundStatus, RoundVoter
-from catalog import claims
+from catalog import browse, claims
 from catalog.models import Channel, Claim, Product
 from market.billing import card_flows, flows, services
 from market.billing.gateway import CardDeclined
@@ -112,6 +112,9 @@ def _context(world: World, now: datetime) -> dict[str, Any]:
             )
             channel_ids = [c.id for c in rounds.round_channels(session, rnd.id)]
         products = list(session.scalars(select(Product.id).where(Product.active)))
+        # What the catalogue shows as sold out (0 left); links never run out.
+        shelves = browse.stock(session, int(world.app.config["LEADER_SHARE_BP"]))
+        sold_out = {line.shelf.product.id for line in shelves if line.shelf.left == 0}
         held: dict[int, dict[int, int]] = {}  # member: {claim: product}
         for cid, mid, pid in session.execute(
             select(Claim.id, Claim.member_id, Claim.product_id).where(Claim.released_at.is_(None))
@@ -133,6 +136,7 @@ def _context(world: World, now: datetime) -> dict[str, Any]:
         "voters": voters,
         "channel_ids": channel_ids,
         "products": products,
+        "sold_out": sold_out,
         "held": held,
         "requests": requests,
         "buys": buys,
@@ -280,13 +284,13 @@ def vote(world: World, person: Person, ctx: dict[str, Any]) -> None:
 
 
 def claim(world: World, person: Person, ctx: dict[str, Any]) -> None:
-    """Claim a product the member does not hold (the catalogue shows which they do);
-    a sold-out one is refused."""
+    """Claim a product the member does not hold and the catalogue does not show sold out
+    (as of this morning: another member may take the last one first, and is refused)."""
     held = ctx["held"].setdefault(person.member_id, {})
-    if world.rng.random() < 0.05:  # a second tab, a double click: told they hold it
+    if world.rng.random() < 0.05:  # a stale tab, a double click: told why not
         product = world.rng.choice(ctx["products"])
     else:
-        wanted = sorted(set(ctx["products"]) - set(held.values()))
+        wanted = sorted(set(ctx["products"]) - set(held.values()) - ctx["sold_out"])
         if not wanted:
             return
         product = world.rng.choice(wanted)

@@ -7,7 +7,8 @@ if and only if it passed (more agree than disagree, no standing block, quorum re
 and the reserve still holds the amount. The spend row is locked first, so two settles
 running at once take turns and the second finds it done; the ledger key would refuse a
 second booking anyway. A decision that did not pass, or that the reserve cannot cover,
-moves nothing and says why. Flush, never commit.
+moves nothing and says why. Either way the author and those who took a position are told
+what became of the money. Flush, never commit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Vendor
@@ -25,7 +26,8 @@ from market.ledger.models import Account
 from market.ledger.services import ACQUISITION, Move, balance, get_account, post, vendor_code
 from market.members.models import Member
 from market.money import Money
-from market.proposals.models import Proposal
+from market.notifications.services import notify_many
+from market.proposals.models import Position, Proposal
 from market.proposals.results import proposal_passed
 from market.proposals.services import start_proposal
 from market.reserve.models import ReserveSpend, SpendStatus, spend_key
@@ -165,7 +167,30 @@ def _decide(
 ) -> ReserveSpend:
     spend.status, spend.outcome, spend.decided_at = status.value, outcome, now
     session.flush()
+    _announce(session, spend, outcome)
     return spend
+
+
+def _announce(session: Session, spend: ReserveSpend, outcome: str) -> None:
+    """Tell the author and everyone who took a position what became of the money, once."""
+    took_part = select(Position.member_id).where(Position.proposal_id == spend.proposal_id)
+    proposal = session.get(Proposal, spend.proposal_id)
+    author_id = proposal.author_id if proposal is not None else None
+    members = session.scalars(
+        select(Member)
+        .where(or_(Member.id.in_(took_part), Member.id == author_id))
+        .order_by(Member.id)
+    )
+    moved = spend.status == SpendStatus.BOOKED
+    notify_many(
+        session,
+        members,
+        "proposal.outcome",
+        "Money left the acquisition reserve" if moved else "The reserve spend moved nothing",
+        f"A decision to spend the acquisition reserve has been settled. {outcome}",
+        f"/decisions/{spend.proposal_id}",
+        event_key=f"reserve-spend:{spend.id}:settled",
+    )
 
 
 def due_spends(session: Session, now: datetime) -> list[int]:

@@ -36,6 +36,9 @@ def test_reads_meta_projects_and_points() -> None:
     assert e.costs == {"1": 60, "2": Fraction(81, 2), "3": 30}
     assert e.votes == [("1", "2"), ("3",), ()]
     assert e.points == [(2.0, 1.0), (5.0,), ()]
+    # Votes hold the projects section's own id strings, one object per project.
+    by_id = {pid: pid for pid in e.costs}
+    assert all(pid is by_id[pid] for vote in e.votes for pid in vote)
     ids, shares = e.shares()  # the empty ballot abstains and is left out
     assert ids == ["1", "2", "3"]
     assert np.allclose(shares, np.array([[2 / 3, 1 / 3, 0.0], [0.0, 0.0, 1.0]]))

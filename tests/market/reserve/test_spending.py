@@ -16,7 +16,7 @@ from market.errors import DomainError, NotFound
 from market.invariants import run_all
 from market.ledger.models import LedgerTransaction
 from market.ledger.services import ACQUISITION, Move, balance, post, vendor_code
-from market.proposals.models import Proposal
+from market.proposals.models import Position, Proposal
 from market.reserve.models import ReserveSpend, spend_key
 from market.reserve.spending import settle_spend
 from tests.catalog.factories import make_vendor
@@ -49,6 +49,39 @@ def test_a_passed_decision_moves_the_amount_once(app: Flask, session: Session) -
     assert balance(session, ACQUISITION) == 4_000
     assert balance(session, vendor_code(vendor.id)) == 6_000
     _no_problems(app, session)
+
+
+def test_those_who_took_part_are_told_where_the_money_went_once(session: Session) -> None:
+    from market.notifications.models import Notification
+
+    make_reserve(session, cents=10_000)
+    vendor = make_vendor(session, name="Platform Makers")
+    spend = propose(session, vendor, 6_000)
+    proposal = decide(session, spend, ["agree", "agree", "disagree"])
+    settle_spend(session, spend.id)
+    settle_spend(session, spend.id)
+    told = session.scalars(
+        select(Notification).where(Notification.event_key == f"reserve-spend:{spend.id}:settled")
+    ).all()
+    took_part = {proposal.author_id} | {
+        p.member_id
+        for p in session.scalars(select(Position).where(Position.proposal_id == proposal.id))
+    }
+    assert sorted(n.member_id for n in told) == sorted(took_part)
+    assert all("$60.00 moved" in n.body and n.link == f"/decisions/{proposal.id}" for n in told)
+    assert {n.subject for n in told} == {"Money left the acquisition reserve"}
+
+    # Two decisions for the same money: the second to settle is told nothing moved.
+    first, second = propose(session, vendor, 3_000), propose(session, vendor, 3_000)
+    for each in (first, second):
+        decide(session, each, ["agree"] * 3)
+    settle_spend(session, first.id)
+    settle_spend(session, second.id)
+    note = session.scalars(
+        select(Notification).where(Notification.event_key == f"reserve-spend:{second.id}:settled")
+    ).first()
+    assert note is not None and note.subject == "The reserve spend moved nothing"
+    assert "less than $30.00. Nothing moved." in note.body
 
 
 def test_below_quorum_blocked_or_more_against_moves_nothing(app: Flask, session: Session) -> None:
