@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
+import select as select_module
 from collections.abc import Iterable, Iterator
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, not_, select, update
+from sqlalchemy import Engine, func, not_, select, update
 from sqlalchemy.orm import Session
 
 from allocation.models import Ballot, Round, RoundChannel, RoundResult
@@ -95,13 +96,27 @@ def _header(session: Session, rnd: Round, safe: bool = True) -> list[str]:
     return buf.getvalue().rstrip("\n").split("\n")
 
 
-def write_audit(session: Session, rnd: Round, safe: bool = True) -> tuple[str, int]:
+def write_audit(
+    session: Session, rnd: Round, safe: bool = True, frozen: bool = False
+) -> tuple[str, int]:
     """Write the round's audit file into the file store; (final chain hash, ballot rows).
 
     Part of the caller's transaction: a close killed while writing leaves no file.
+    `frozen`: the round's ballots are committed and can no longer change (the close after
+    its claim). On PostgreSQL they are then read once on a connection of their own, while
+    a thread stores the finished chunks on this one: the database writes the rows, Python
+    hashes them and the database stores the file, all at the same time.
     """
     writer = filestore.create(session, audit_name(rnd))
-    head, count = _write_to(writer, session, rnd, safe)
+    bind = session.get_bind()
+    if frozen and isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        header = _header(session, rnd, safe)
+        weights = class_weights(session, rnd.id)
+        writer.write(("\n".join(header) + "\n").encode(), len(header))
+        with writer.in_background():
+            head, count = _chain(writer, _rows_apart(bind, rnd.id, weights), chain_start(header))
+    else:
+        head, count = _write_to(writer, session, rnd, safe)
     writer.close()
     return head, count
 
@@ -134,18 +149,20 @@ def _write_to(writer: Any, session: Session, rnd: Round, safe: bool) -> tuple[st
     return _chain(writer, rows, chain_start(header))
 
 
-def _chain(writer: FileWriter | _Memory, rows: Iterable[bytes], seed: str) -> tuple[str, int]:
+def _chain(
+    writer: FileWriter | _Memory, rows: Iterable[bytes | memoryview], seed: str
+) -> tuple[str, int]:
     """Fold the hash chain over the rows in one pass, writing `row,chain` lines in blocks.
 
     chain = sha256(previous chain + "\n" + row), as recount.chain_next computes it.
     """
     prev = seed.encode()
-    parts: list[bytes] = []
+    parts: list[bytes | memoryview] = []
     size = count = in_block = 0
     first = ""
     for row in rows:
         if not in_block:
-            first = row[:64].decode()
+            first = str(row[:64], "ascii")
         prev = sha256(prev + b"\n" + row).hexdigest().encode()
         parts += (row, b",", prev, b"\n")
         size += len(row) + 66
@@ -172,6 +189,79 @@ def _rows_by_select(session: Session, round_id: int, weights: dict[str, int]) ->
         yield f"{receipt},{weights.get(member_class, 1000)},{split.replace(',', ' ')}".encode()
 
 
+def _weight_sql(weights: dict[str, int]) -> Any:
+    """The SQL text of a ballot's weight in thousandths, from its member class."""
+    from psycopg import sql
+
+    if not weights:
+        return sql.SQL("'1000'")
+    return sql.SQL("CASE member_class {} ELSE '1000' END").format(
+        sql.SQL(" ").join(
+            sql.SQL("WHEN {} THEN {}").format(sql.Literal(cls), sql.Literal(str(w)))
+            for cls, w in sorted(weights.items())
+        )
+    )
+
+
+def _rows_apart(engine: Engine, round_id: int, weights: dict[str, int]) -> Iterator[memoryview]:
+    """The rows from one COPY on a connection of their own, in receipt order as they stream.
+
+    The database writes each row's text itself (an index-only scan of the round's audit
+    index gives them sorted); the COPY is a transaction of its own that sees every ballot,
+    as they were committed before the close's claim and none changes after it.
+    """
+    from psycopg import sql
+
+    query = sql.SQL(
+        "COPY (SELECT receipt || ',' || {} || ',' || replace(split, ',', ' ') FROM ballot"
+        " WHERE round_id = {} AND is_current AND NOT abstain ORDER BY receipt) TO STDOUT"
+    ).format(_weight_sql(weights), sql.Literal(round_id))
+    raw = engine.raw_connection()
+    try:
+        conn: Any = raw.driver_connection  # psycopg's
+        yield from _copy_out(conn.pgconn, query.as_bytes(conn))
+    except BaseException:
+        raw.invalidate()  # a COPY left half read: the connection is not reused
+        raise
+    raw.close()
+
+
+def _copy_out(pgconn: Any, query: bytes) -> Iterator[Any]:
+    """Each row of a COPY … TO STDOUT from libpq itself, as memoryviews (newline cut).
+
+    psycopg's own COPY reading runs a generator per row, a third of Python's work here;
+    the connection is idle before and after (the COPY is its own transaction).
+    """
+    from psycopg import errors, pq
+
+    def wait() -> None:
+        select_module.select([pgconn.socket], [], [])
+        pgconn.consume_input()
+
+    pgconn.send_query(query)
+    while pgconn.flush():
+        select_module.select([], [pgconn.socket], [])
+    while pgconn.is_busy():
+        wait()
+    started = pgconn.get_result()
+    if started.status != pq.ExecStatus.COPY_OUT:
+        raise errors.error_from_result(started)
+    read = pgconn.get_copy_data
+    while True:
+        size, data = read(1)
+        if size > 0:
+            yield data[:-1]
+        elif size == 0:
+            wait()
+        else:
+            break
+    while pgconn.is_busy():
+        wait()
+    while (result := pgconn.get_result()) is not None:
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise errors.error_from_result(result)
+
+
 def _rows_by_copy(session: Session, round_id: int, weights: dict[str, int]) -> Iterator[bytes]:
     """PostgreSQL writes each row's text itself (COPY … TO STDOUT): Python only hashes.
 
@@ -180,12 +270,7 @@ def _rows_by_copy(session: Session, round_id: int, weights: dict[str, int]) -> I
     """
     from psycopg import sql
 
-    weight = sql.SQL("CASE member_class {} ELSE '1000' END").format(
-        sql.SQL(" ").join(
-            sql.SQL("WHEN {} THEN {}").format(sql.Literal(cls), sql.Literal(str(w)))
-            for cls, w in sorted(weights.items())
-        )
-    )
+    weight = _weight_sql(weights)
     # The server joins each 1,000 rows into one text ("|" never occurs in a row), so the
     # client takes a thousand times fewer messages; a page ends before its rows are written.
     page = sql.SQL(
@@ -202,7 +287,7 @@ def _rows_by_copy(session: Session, round_id: int, weights: dict[str, int]) -> I
     last = ""
     while True:
         query = page.format(
-            weight if weights else sql.SQL("'1000'"),
+            weight,
             sql.Literal(ROWS_PER_MESSAGE),
             sql.Literal(round_id),
             sql.Literal(last),

@@ -55,7 +55,8 @@ def _ballots(approvals: int, deals: int, rng: np.random.Generator) -> list[list[
 
 def _load(db: Database, approvals: int, deals: int) -> tuple[int, int]:
     """Fill the database; (ballot id, number of ballots)."""
-    from market.ledger.services import Move, channel_code, pool_code, post
+    from market.ledger.accounts import channel_code, pool_code
+    from market.ledger.services import Move, post
 
     rng = np.random.default_rng(SEED)
     now = utcnow()

@@ -93,7 +93,8 @@ def _load(app: Any, members: int, months: int, voters: int, audit_dir: Path) -> 
     """The co-op's history; the ids of the long-history member and of the newcomer."""
     from allocation import ballots, rounds
     from allocation.closing import close_and_publish
-    from market.billing.services import DuesSettings, book_paid_invoice
+    from market.billing.bookings import book_paid_invoice
+    from market.billing.services import DuesSettings
     from market.clock import month_end, month_start, period_of, shift_period, utcnow
     from market.ledger.services import CLEARING, Move, pool_code, post
     from market.members.models import Member

@@ -122,7 +122,12 @@ def _load(db: Database, n: int, seed: int = SEED) -> int:
             conn.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
-    from market.ledger.services import CLEARING, Move, pool_code, post
+        # The load's dirty pages written out now, not by whichever read comes first (a
+        # million ballots fill shared_buffers many times over): a round's ballots were
+        # written days before its close.
+        conn.execute(text("CHECKPOINT"))
+    from market.ledger.accounts import CLEARING, pool_code
+    from market.ledger.services import Move, post
 
     with db.transaction() as session:
         post(

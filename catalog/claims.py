@@ -18,10 +18,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, not_, or_, select, text, update
+from sqlalchemy import and_, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from catalog import claims_sql
 from catalog.models import Channel, Claim, KeyStatus, LicenceKey, Product, ProductKind, Vendor
 from market.db import utcnow
 from market.errors import Conflict, DomainError, Forbidden, NotFound
@@ -101,35 +102,11 @@ def _write_claim(
     return claim
 
 
-# PostgreSQL, key products: the whole claim in one statement. Lock the first free key
-# (skipping keys other claimers hold locked), insert the claim unless a partial unique index
-# says the member already holds one, and mark the key claimed only if the claim went in.
-PG_CLAIM_KEY = text(
-    """
-    WITH free AS (
-        SELECT id FROM licence_key
-        WHERE product_id = :product_id AND status = 'available'
-        ORDER BY id = :prefer DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED
-    ), made AS (
-        INSERT INTO claim (member_id, product_id, licence_key_id, claimed_at)
-        SELECT :member_id, :product_id, free.id, :now FROM free
-        ON CONFLICT DO NOTHING
-        RETURNING id, licence_key_id
-    ), taken AS (
-        UPDATE licence_key SET status = 'claimed' FROM made
-        WHERE licence_key.id = made.licence_key_id
-        RETURNING licence_key.id
-    )
-    SELECT (SELECT id FROM made), (SELECT count(*) FROM free), (SELECT count(*) FROM taken)
-    """
-)
-
-
 def _claim_key_pg(
     session: Session, member: Member, product: Product, now: datetime, prefer: int
 ) -> int:
     params = {"product_id": product.id, "member_id": member.id, "now": now, "prefer": prefer}
-    claim_id, found, taken = session.execute(PG_CLAIM_KEY, params).one()
+    claim_id, found, taken = session.execute(claims_sql.CLAIM_KEY, params).one()
     if claim_id is not None:
         assert taken == 1
         return int(claim_id)
@@ -207,6 +184,13 @@ def claim(session: Session, member: Member, product_id: int, now: datetime | Non
     Returns the new claim's id.
     """
     now = now or utcnow()
+    if _is_pg(session) and standing_problem(member, now) is None:
+        params = {"product_id": product_id, "member_id": member.id, "now": now}
+        made = session.execute(claims_sql.USUAL_CLAIM, params).scalar()
+        if made is not None:
+            return int(made)
+        # Not the usual claim (not a key product, or a licence to hand back) or a refusal:
+        # the general path below finds out which, and changes nothing the above did not.
     product = _claimable(session, product_id)
     problem = standing_problem(member, now)
     if problem:

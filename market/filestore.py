@@ -10,9 +10,13 @@ so a lookup reads one chunk instead of the file.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -76,6 +80,8 @@ class FileWriter:
     _pending: int = 0
     _first_line: int = 1
     _first_key: str = ""
+    _queue: queue.Queue[dict[str, Any] | None] | None = None
+    _failed: list[BaseException] = field(default_factory=list)
 
     def write(self, data: bytes, lines: int, key: str = "", cut: bool = True) -> None:
         """Add `data` (holding `lines` whole lines; `key`: what its first line starts with).
@@ -97,19 +103,54 @@ class FileWriter:
     def _flush(self) -> None:
         if not self._parts:
             return
-        self.session.connection().execute(
-            insert(StoredChunk),
-            {
-                "file_id": self.file_id,
-                "seq": self.seq,
-                "first_line": self._first_line,
-                "first_key": self._first_key,
-                "data": b"".join(self._parts),
-            },
-        )
+        chunk = {
+            "file_id": self.file_id,
+            "seq": self.seq,
+            "first_line": self._first_line,
+            "first_key": self._first_key,
+            "data": b"".join(self._parts),
+        }
+        if self._failed:
+            raise self._failed[0]
+        if self._queue is not None:
+            self._queue.put(chunk)
+        else:
+            self.session.connection().execute(insert(StoredChunk), chunk)
         self.seq += 1
         self._first_line = self.lines + 1
         self._parts, self._pending = [], 0
+
+    @contextmanager
+    def in_background(self) -> Iterator[FileWriter]:
+        """Inside the block, full chunks are inserted by a thread of its own, on this
+        session's connection, while the caller makes the next ones (the database stores a
+        chunk while Python computes the next). The caller must not use the session inside
+        the block; chunks stay in order, at most a few are held, and an insert's error is
+        raised here. PostgreSQL only (a SQLite connection stays in its thread).
+        """
+        conn = self.session.connection()
+        waiting: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=3)
+
+        def insert_all() -> None:
+            while (chunk := waiting.get()) is not None:
+                if self._failed:
+                    continue  # drained, so the caller never waits on a full queue
+                try:
+                    conn.execute(insert(StoredChunk), chunk)
+                except BaseException as exc:  # raised again in the caller's thread
+                    self._failed.append(exc)
+
+        thread = threading.Thread(target=insert_all, name="filestore-chunks", daemon=True)
+        self._queue = waiting
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._queue = None
+            waiting.put(None)
+            thread.join()
+        if self._failed:
+            raise self._failed[0]
 
     def close(self) -> StoredFile:
         """Write the last chunk and the file's size; the file (flushed, not committed)."""

@@ -13,7 +13,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market.billing import services
+from market.billing import news, services
 from market.billing.flows import PAYING, begin_call, finish_call, settle_refused_call
 from market.billing.models import DuesAccount, DuesInvoice
 from market.billing.port import PaymentGateway
@@ -105,9 +105,7 @@ def pay_now(session: Session, gw: PaymentGateway, member: Member, cfg: DuesSetti
     account = _paying_account(session, member)
     # The payment Stripe just confirmed is newer than the failure that made them past due.
     stamp = max(int(time.time()), account.status_at + 1)
-    return services.fulfil(
-        session, account, seen_at=stamp, cfg=cfg, invoice=paid, invoice_event="paid"
-    )
+    return news.fulfil(session, account, seen_at=stamp, cfg=cfg, invoice=paid, invoice_event="paid")
 
 
 def tell_admins(session: Session, member: Member, action: str, problem: DomainError) -> None:

@@ -1,7 +1,7 @@
 """The demo's dues chapter: months of paid dues, booked through the webhook's own path.
 
 No Stripe calls: synthetic customers, subscriptions and invoices (ids *_demo_*) are fed to
-`services.fulfil`, exactly as a webhook would feed the real ones. The months are the last
+`news.fulfil`, exactly as a webhook would feed the real ones. The months are the last
 three and the current one; this month's story (charges on the 1st, a payment on the 5th, a
 retry on the 20th) only goes as far as `now`.
 """
@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market.billing import services
+from market.billing import news, services
 from market.clock import month_start, next_period, period_of, shift_period
 from market.members.models import Member
 
@@ -90,7 +90,7 @@ def chapter_dues(app: Flask, session: Session, rng: random.Random, now: datetime
                 continue
             day = 12 if member.email == NIA else 1  # Nia joins on the 12th (or today)
             at = _ts(month, day, now)
-            services.fulfil(
+            news.fulfil(
                 session,
                 account,
                 seen_at=at,
@@ -112,10 +112,10 @@ def _leave(
     """The leaver cancels on the 20th of last month; the subscription ends with the period."""
     ending = _sub(member, last, ending=True)
     at = _ts(last, 20, now)
-    services.fulfil(session, account, seen_at=at, cfg=cfg, subscription=ending)
+    news.fulfil(session, account, seen_at=at, cfg=cfg, subscription=ending)
     gone = _sub(member, last, "canceled", ending=True)
     at = _ts(next_period(last), 1, now)
-    services.fulfil(session, account, seen_at=at, cfg=cfg, subscription=gone)
+    news.fulfil(session, account, seen_at=at, cfg=cfg, subscription=gone)
 
 
 def _decline(
@@ -132,17 +132,15 @@ def _decline(
     """
     charged = _ts(month, 1, now)
     failed = _invoice(member, month, charged, paid=False)
-    services.fulfil(
-        session, account, seen_at=charged, cfg=cfg, invoice=failed, invoice_event="failed"
-    )
+    news.fulfil(session, account, seen_at=charged, cfg=cfg, invoice=failed, invoice_event="failed")
     day = 5 if member.email == DECLINED[0] else 20
     if _story(month, day) > now:
         return
     later = _ts(month, day, now)
     if member.email == DECLINED[0]:
         paid = {**failed, "amount_paid": 500, "status_transitions": {"paid_at": later}}
-        services.fulfil(session, account, seen_at=later, cfg=cfg, invoice=paid)
+        news.fulfil(session, account, seen_at=later, cfg=cfg, invoice=paid)
     else:
-        services.fulfil(
+        news.fulfil(
             session, account, seen_at=later, cfg=cfg, invoice=failed, invoice_event="failed"
         )

@@ -26,7 +26,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from market.billing import services, webhooks
+from market.billing import news, services, webhooks
 from market.billing.models import DuesAccount, StripeCall
 from market.billing.port import PaymentGateway
 from market.billing.services import DuesSettings
@@ -235,7 +235,7 @@ def _create_subscription(
     finish_call(call, subscription["id"])
     invoice = subscription.get("latest_invoice")
     paid = isinstance(invoice, dict) and invoice.get("status") == "paid"
-    member = services.fulfil(
+    member = news.fulfil(
         session,
         _locked_account(session, member),
         seen_at=int(subscription.get("created") or time.time()),
@@ -275,7 +275,7 @@ def set_cancel(
                 if other != subscription_id:
                     gw.set_cancel_at_period_end(other, True, f"{call.idempotency_key}:{other}")
         finish_call(call, subscription["id"])
-        return services.fulfil(
+        return news.fulfil(
             session,
             _locked_account(session, member),
             seen_at=stamp,

@@ -24,7 +24,7 @@ class DuesAccount(Base):
     """A member's dues at Stripe: customer, subscription and the newest state we applied.
 
     Webhooks arrive in any order, so each piece of state remembers the Stripe timestamp of
-    the event that set it and older events never override it (see billing.services).
+    the event that set it and older events never override it (see billing.news).
     """
 
     __tablename__ = "dues_account"

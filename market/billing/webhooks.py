@@ -17,8 +17,8 @@ import stripe
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from market.billing import services, statements
-from market.billing.models import StripeEvent
+from market.billing import news, statements
+from market.billing.models import DuesAccount, StripeEvent
 from market.billing.services import DuesSettings
 from market.db import utcnow
 
@@ -76,26 +76,34 @@ def ingest(session: Session, event: dict[str, Any], cfg: DuesSettings) -> Outcom
     whole transaction (row included) rolls back and Stripe's retry starts afresh.
     """
     now = utcnow()
+    customer = _customer_of(event)
+    params = {
+        "id": event["id"],
+        "type": str(event["type"])[:64],
+        "created": int(event["created"]),
+        "customer_id": customer,
+        "payload": json.dumps(event, sort_keys=True),
+        "status": "processed",
+        "note": "" if event["type"] in HANDLED else "not a dues event",
+        "received_at": now,
+        "processed_at": now,
+    }
     conn = session.connection()
-    inserted = conn.execute(
-        statements.event_insert(conn.dialect.name),
-        {
-            "id": event["id"],
-            "type": str(event["type"])[:64],
-            "created": int(event["created"]),
-            "customer_id": _customer_of(event),
-            "payload": json.dumps(event, sort_keys=True),
-            "status": "processed",
-            "note": "" if event["type"] in HANDLED else "not a dues event",
-            "received_at": now,
-            "processed_at": now,
-        },
-    ).scalar()
-    if inserted is None:
-        row = session.get(StripeEvent, event["id"], with_for_update=True)
-        if row is None or row.status == "processed":
-            return Outcome("duplicate", 200)
-    return _apply(session, event, cfg, fresh=inserted is not None)
+    if customer and event["type"] in HANDLED and conn.dialect.name == "postgresql":
+        # The usual delivery: the event row and the account's lock in one round trip.
+        fresh, account = statements.record_and_lock(session, params)
+        if fresh:
+            return _apply_to(session, event, cfg, True, account)
+    else:
+        fresh = (
+            conn.execute(statements.event_insert(conn.dialect.name), params).scalar() is not None
+        )
+        if fresh:
+            return _apply(session, event, cfg, fresh=True)
+    row = session.get(StripeEvent, event["id"], with_for_update=True)
+    if row is None or row.status == "processed":
+        return Outcome("duplicate", 200)
+    return _apply(session, event, cfg, fresh=False)
 
 
 def _apply(session: Session, event: dict[str, Any], cfg: DuesSettings, fresh: bool) -> Outcome:
@@ -106,7 +114,19 @@ def _apply(session: Session, event: dict[str, Any], cfg: DuesSettings, fresh: bo
         return Outcome("processed", 200)
     customer = _customer_of(event)
     account = statements.locked_snapshot(session, customer) if customer else None
+    return _apply_to(session, event, cfg, fresh, account)
+
+
+def _apply_to(
+    session: Session,
+    event: dict[str, Any],
+    cfg: DuesSettings,
+    fresh: bool,
+    account: DuesAccount | None,
+) -> Outcome:
+    """Apply a dues event to its customer's account (locked; None if unknown: parked)."""
     if account is None:
+        customer = _customer_of(event)
         _mark(session, event["id"], "parked", f"unknown customer {customer}")
         return Outcome("parked", 202)
     if not fresh:
@@ -114,11 +134,11 @@ def _apply(session: Session, event: dict[str, Any], cfg: DuesSettings, fresh: bo
     obj = event["data"]["object"]
     seen_at = int(event["created"])
     if event["type"] in SUBSCRIPTION_EVENTS:
-        services.apply_news(session, account, seen_at=seen_at, cfg=cfg, subscription=obj)
+        news.apply_news(session, account, seen_at=seen_at, cfg=cfg, subscription=obj)
     elif event["type"] in PAID_EVENTS:
-        services.apply_news(session, account, seen_at=seen_at, cfg=cfg, invoice=obj)
+        news.apply_news(session, account, seen_at=seen_at, cfg=cfg, invoice=obj)
     else:
-        services.apply_news(
+        news.apply_news(
             session, account, seen_at=seen_at, cfg=cfg, invoice=obj, invoice_event="failed"
         )
     return Outcome("processed", 200)

@@ -18,7 +18,7 @@ from market.deals.models import Deal, DealOffer
 from market.deals.negotiation import offer_cost, seats_to_price
 from market.deals.states import Status
 from market.errors import Conflict, DomainError, Forbidden, NotFound
-from market.ledger.services import balance, channel_code
+from market.ledger.accounts import balance, channel_code
 from market.members.models import Member
 from market.money import Money
 

@@ -1,4 +1,9 @@
-"""Booking money. Plain functions taking a session; they flush, never commit."""
+"""Booking money. Plain functions taking a session; they flush, never commit.
+
+Account codes and balances live in market.ledger.accounts, the books' self-check in
+market.ledger.checks; both are re-exported here for the many callers that import them
+from this module.
+"""
 
 from __future__ import annotations
 
@@ -19,100 +24,55 @@ from sqlalchemy import (
     Update,
     bindparam,
     case,
-    func,
     insert,
     select,
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from market.clock import period_of
 from market.db import utcnow
 from market.errors import DomainError
+from market.ledger.accounts import (
+    ACQUISITION,
+    CLEARING,
+    PAID_OUT,
+    RESERVE,
+    balance,
+    channel_code,
+    describe,
+    dialect_insert,
+    get_account,
+    pool_code,
+    vendor_code,
+)
+from market.ledger.checks import check_books
 from market.ledger.models import Account, LedgerTransaction, Posting
+
+__all__ = [
+    "ACQUISITION",
+    "CLEARING",
+    "PAID_OUT",
+    "RESERVE",
+    "Booking",
+    "Move",
+    "balance",
+    "channel_code",
+    "check_books",
+    "get_account",
+    "pool_code",
+    "post",
+    "post_many",
+    "vendor_code",
+    "was_booked",
+]
 
 # Core tables: the booking path below uses Core statements (no ORM flush, no read-back).
 _ACCOUNT = cast(Table, Account.__table__)
 _TXN = cast(Table, LedgerTransaction.__table__)
 _POSTING = cast(Table, Posting.__table__)
-
-CLEARING = "clearing:stripe"
-RESERVE = "reserve:ops"
-PAID_OUT = "paid:out"
-# What members voted into the acquisition reserve; it leaves only by a passed decision.
-ACQUISITION = "reserve:acquisition"
-
-_NAMES = {
-    CLEARING: "Stripe clearing",
-    RESERVE: "Operations reserve",
-    PAID_OUT: "Paid out",
-    ACQUISITION: "Acquisition reserve",
-}
-_KINDS = {CLEARING: "clearing", RESERVE: "reserve", PAID_OUT: "paid", ACQUISITION: "acquisition"}
-
-
-def pool_code(month: str) -> str:
-    """The pool account of a month, pool_code('YYYY-MM')."""
-    return f"pool:{month}"
-
-
-def channel_code(channel_id: int) -> str:
-    """What the co-op owes a channel."""
-    return f"channel:{channel_id}"
-
-
-def vendor_code(vendor_id: int) -> str:
-    """What the co-op owes a vendor."""
-    return f"vendor:{vendor_id}"
-
-
-def _describe(code: str) -> tuple[str, str]:
-    if code in _NAMES:
-        return _NAMES[code], _KINDS[code]
-    prefix, _, rest = code.partition(":")
-    names = {
-        "pool": f"Pool {rest}",
-        "channel": f"Channel #{rest} payable",
-        "vendor": f"Vendor #{rest} payable",
-    }
-    if prefix not in names or not rest:
-        raise ValueError(f"unknown account code {code!r}")
-    return names[prefix], prefix
-
-
-def _dialect_insert(dialect: str):  # type: ignore[no-untyped-def]
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return _dialect_insert(session.get_bind().dialect.name)
-
-
-def get_account(session: Session, code: str, currency: str, name: str | None = None) -> Account:
-    """The account with this code, created on first use (safe when two requests race)."""
-    account = session.scalar(select(Account).where(Account.code == code))
-    if account is None:
-        default_name, kind = _describe(code)
-        stmt = (
-            _insert(session)(Account)
-            .values(
-                code=code,
-                name=name or default_name,
-                kind=kind,
-                currency=currency.lower(),
-                balance_cents=0,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["code"])
-        )
-        session.execute(stmt)
-        account = session.scalars(select(Account).where(Account.code == code)).one()
-    if account.currency != currency.lower():
-        raise DomainError(f"account {code} is in {account.currency}, not {currency}")
-    return account
 
 
 @dataclass(frozen=True)
@@ -178,7 +138,7 @@ def post(
 @cache
 def _txn_insert(dialect: str) -> Insert:
     """INSERT a transaction unless its key exists, RETURNING its id (None if it did)."""
-    stmt = _dialect_insert(dialect)(_TXN).on_conflict_do_nothing(index_elements=["key"])
+    stmt = dialect_insert(dialect)(_TXN).on_conflict_do_nothing(index_elements=["key"])
     return stmt.returning(_TXN.c.id)  # type: ignore[no-any-return]
 
 
@@ -256,8 +216,8 @@ def _lock_accounts(conn: Connection, codes: list[str], currency: str) -> dict[st
         new = [
             {
                 "code": code,
-                "name": _describe(code)[0],
-                "kind": _describe(code)[1],
+                "name": describe(code)[0],
+                "kind": describe(code)[1],
                 "currency": currency,
                 "balance_cents": 0,
                 "created_at": now,
@@ -266,7 +226,7 @@ def _lock_accounts(conn: Connection, codes: list[str], currency: str) -> dict[st
             if code not in found
         ]
         conn.execute(
-            _dialect_insert(conn.dialect.name)(_ACCOUNT)
+            dialect_insert(conn.dialect.name)(_ACCOUNT)
             .values(new)
             .on_conflict_do_nothing(index_elements=["code"])
         )
@@ -318,47 +278,11 @@ def _attach(
     return txn
 
 
-def balance(session: Session, code: str) -> int:
-    """An account's balance in cents (0 if it does not exist yet)."""
-    return session.scalar(select(Account.balance_cents).where(Account.code == code)) or 0
-
-
 def was_booked(session: Session, key: str) -> bool:
     """Whether a transaction with this key exists."""
     return (
         session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.key == key)) is not None
     )
-
-
-def check_books(session: Session) -> list[str]:
-    """Every way the books could be wrong, as sentences; empty when they are right."""
-    problems: list[str] = []
-    unbalanced = session.execute(
-        select(Posting.txn_id, func.sum(Posting.amount_cents))
-        .group_by(Posting.txn_id)
-        .having(func.sum(Posting.amount_cents) != 0)
-    ).all()
-    problems += [f"transaction {t} sums to {s}, not 0" for t, s in unbalanced]
-    empty = session.scalars(
-        select(LedgerTransaction.id).where(~LedgerTransaction.postings.any())
-    ).all()
-    problems += [f"transaction {t} has no postings" for t in empty]
-    # Balances and postings compared in one statement, so one snapshot: read apart, a booking
-    # committed in between (PostgreSQL's READ COMMITTED) looked like a wrong balance and made
-    # a round's close under load refuse to start (found by the cluster drill).
-    posted = func.coalesce(func.sum(Posting.amount_cents), 0)
-    drifted = session.execute(
-        select(Account.code, Account.balance_cents, posted)
-        .outerjoin(Posting, Posting.account_id == Account.id)
-        .group_by(Account.id, Account.code, Account.balance_cents)
-        .having(Account.balance_cents != posted)
-        .order_by(Account.id)
-    ).all()
-    problems += [
-        f"account {code} caches {cached} but its postings sum to {int(actual)}"
-        for code, cached, actual in drifted
-    ]
-    return problems
 
 
 @dataclass(frozen=True)
@@ -390,7 +314,7 @@ def post_many(
     now = utcnow()
     occurred = occurred_at or now
     conn = session.connection()
-    stmt = _dialect_insert(conn.dialect.name)(_TXN).on_conflict_do_nothing(index_elements=["key"])
+    stmt = dialect_insert(conn.dialect.name)(_TXN).on_conflict_do_nothing(index_elements=["key"])
     rows = conn.execute(
         stmt.returning(_TXN.c.id, _TXN.c.key),
         [

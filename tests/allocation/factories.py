@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from allocation import ballots, rounds
 from allocation.models import Round
-from market.billing.services import DuesSettings, book_paid_invoice
+from market.billing.bookings import book_paid_invoice
+from market.billing.services import DuesSettings
 from market.clock import month_start, period_of, utcnow
 from market.ledger.services import CLEARING, Move, pool_code, post
 from market.members.models import Member

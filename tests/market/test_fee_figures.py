@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from allocation.closing import close_and_publish
-from market.billing import services
+from market.billing import news
 from market.billing.services import DuesSettings
 from market.clock import month_start, period_of, utcnow
 from market.ledger.models import Account, LedgerTransaction, Posting
@@ -70,9 +70,7 @@ def pay_and_publish(
     start = int(month_start(period).timestamp())
     bill = {**invoice(f"in_fee_{n}", f"cus_fee_{n}", amount=fee, period_start=start)}
     bill["currency"] = currency
-    services.fulfil(
-        session, account, seen_at=start, cfg=DuesSettings(fee, currency, bp), invoice=bill
-    )
+    news.fulfil(session, account, seen_at=start, cfg=DuesSettings(fee, currency, bp), invoice=bill)
     rnd, channels = open_round(session, period=period, currency=currency)
     vote(session, member, rnd, {channels[0].id: 10_000})
     want = make_want_request(session, channels[0], wants=3)

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from market.billing import services
+from market.billing import news, services
 from market.billing.services import DuesSettings
 from market.clock import month_end, month_start, previous_period
 from market.ledger.services import (
@@ -45,7 +45,7 @@ def _pay(session: Session, member: Member, month_start: int, n: int) -> None:
     if account is None:
         account = make_dues_account(session, member, f"cus_books_{member.id}")
     bill = invoice(f"in_books_{member.id}_{n}", f"cus_books_{member.id}", period_start=month_start)
-    services.fulfil(session, account, seen_at=month_start, cfg=DuesSettings(), invoice=bill)
+    news.fulfil(session, account, seen_at=month_start, cfg=DuesSettings(), invoice=bill)
     session.commit()
 
 

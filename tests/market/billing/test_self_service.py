@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bench.fakestripe import DEV_API_KEY
-from market.billing import services
+from market.billing import news, services
 from market.billing.models import DuesAccount, DuesInvoice
 from market.clock import period_of, utcnow
 from market.ledger.models import LedgerTransaction
@@ -126,7 +126,7 @@ def _failed_renewal(session: Session, localstripe: str, member: Member) -> None:
         headers={"Authorization": f"Bearer {DEV_API_KEY}"},
     ).json()
     invoice["billing_reason"] = "subscription_cycle"
-    services.fulfil(
+    news.fulfil(
         session,
         account,
         seen_at=max(int(invoice["created"]), account.status_at, account.snapshot_at) + 1,

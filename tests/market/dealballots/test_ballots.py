@@ -28,6 +28,7 @@ from tests.catalog.factories import make_channel
 from tests.market.dealballots.factories import accepted_deals, open_ballot
 from tests.market.deals.factories import fund_channel
 from tests.market.factories import login_as, make_member
+from tests.support import count_queries
 
 
 def _csrf_free(app: Flask) -> Flask:
@@ -257,3 +258,31 @@ def test_a_member_cannot_open_or_close_ballots(
     web: FlaskClient = login_as(app.test_client(), make_member(session))
     assert web.post(f"/admin/deal-ballots/{ballot.id}/close").status_code in (403, 404)
     assert services.get_ballot(session, ballot.id).status == "open"
+
+
+def _close_statements(session: Session, tmp_path: Path, deals: int) -> tuple[int, int]:
+    """(statements, deals funded) closing a ballot of `deals` cheap deals everyone approves."""
+    admin = make_member(session, admin=True)
+    channel = make_channel(session, name=f"Channel of {deals}")
+    fund_channel(session, channel, 1_000_000)
+    chosen = accepted_deals(session, admin, channel, [60] * deals)
+    ballot = open_ballot(session, channel, chosen, admin=admin)
+    for _ in range(3):
+        services.cast_approvals(session, make_member(session), ballot.id, [d.id for d in chosen])
+    session.flush()
+    engine = session.get_bind().engine
+    with count_queries(engine) as statements:
+        report = close_ballot(
+            session, ballot.id, tmp_path, currency="usd", now=utcnow(), early=True
+        )
+    return len(statements), len(report.funded)
+
+
+def test_the_close_runs_as_many_statements_for_many_funded_deals_as_for_two(
+    session: Session, tmp_path: Path
+) -> None:
+    # Each funded deal once cost a query of its own (an expired deal reloading itself).
+    few, funded_few = _close_statements(session, tmp_path / "few", 2)
+    many, funded_many = _close_statements(session, tmp_path / "many", 12)
+    assert (funded_few, funded_many) == (2, 12)
+    assert many == few
