@@ -35,6 +35,7 @@ from sqlalchemy.orm.util import identity_key
 from market.clock import period_of
 from market.db import utcnow
 from market.errors import DomainError
+from market.ledger import one_statement
 from market.ledger.accounts import (
     ACQUISITION,
     CLEARING,
@@ -99,7 +100,8 @@ def post(
     `period` is the month the money is for ('YYYY-MM'); by default the month it occurred.
 
     Four statements on the usual path (this is the hot path of every paid invoice): the
-    transaction row, its accounts locked in id order, the postings, the balances.
+    transaction row, its accounts locked in id order, the postings, the balances; on
+    PostgreSQL one (`market.ledger.one_statement`) once its accounts exist.
     """
     changes = _changes(moves)
     now = utcnow()
@@ -107,17 +109,22 @@ def post(
     period = period or period_of(occurred)
     # Core statements on the session's connection: no ORM layer to go through on this path.
     conn = session.connection()
-    txn_id = conn.execute(
-        _txn_insert(conn.dialect.name),
-        {
-            "key": key,
-            "kind": kind,
-            "memo": memo[:255],
-            "occurred_at": occurred,
-            "period": period,
-            "created_at": now,
-        },
-    ).scalar()
+    row = {
+        "key": key,
+        "kind": kind,
+        "memo": memo[:255],
+        "occurred_at": occurred,
+        "period": period,
+        "created_at": now,
+    }
+    if conn.dialect.name == "postgresql":  # the usual case in one statement, else as below
+        ready, booked_id, changed = one_statement.book(conn, row, changes, currency.lower())
+        if ready:
+            if booked_id is None:
+                return None  # booked before: the effect of an event happens once
+            _forget_balances(session, changed)
+            return _attach(session, booked_id, key, kind, memo[:255], occurred, period, now)
+    txn_id = conn.execute(_txn_insert(conn.dialect.name), row).scalar()
     if txn_id is None:
         return None  # booked before: the effect of an event happens once
     ids = _lock_accounts(conn, sorted(changes), currency.lower())

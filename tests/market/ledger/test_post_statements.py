@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from market.clock import next_period, period_of, utcnow
@@ -52,3 +53,23 @@ def test_an_account_in_another_currency_is_refused(session: Session) -> None:
             [Move(CLEARING, pool_code(next_period(MONTH)), 5)],
             "usd",
         )
+
+
+@pytest.mark.backends("postgresql")
+def test_once_its_accounts_exist_a_booking_is_one_statement_on_postgresql(
+    session: Session, engine: Engine
+) -> None:
+    from tests.support import count_queries
+
+    month = pool_code(next_period(next_period(MONTH)))
+    with count_queries(engine) as first:  # new accounts: the general path creates them
+        post(session, "k:one:1", "dues", "Dues", [Move(CLEARING, month, 500)], "usd")
+    with count_queries(engine) as usual:
+        txn = post(session, "k:one:2", "dues", "Dues", [Move(CLEARING, month, 300)], "usd")
+    with count_queries(engine) as again:
+        twice = post(session, "k:one:2", "dues", "Dues", [Move(CLEARING, month, 300)], "usd")
+    assert len(first) > 1 and len(usual) == 1 and len(again) == 1
+    assert txn is not None and twice is None
+    assert sorted(p.amount_cents for p in txn.postings) == [-300, 300]
+    assert balance(session, month) == 800
+    assert check_books(session) == []
