@@ -172,7 +172,10 @@ def _load(db: Database, approvals: int, deals: int) -> tuple[int, int]:
 def run(admin_url: str, approvals: int, deals: int) -> dict[str, float]:
     """Load a ballot into a fresh database and time one close; returns the timings."""
     from allocation.deal_recount import recount
+    from market import filestore
+    from market.dealballots import audit
     from market.dealballots.closing import close_ballot
+    from market.dealballots.models import DealBallot
 
     name = f"softcoop_bench_deal_ballot_{approvals}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -188,14 +191,17 @@ def run(admin_url: str, approvals: int, deals: int) -> dict[str, float]:
         bid, ballots = _load(db, approvals, deals)
         print(f"{approvals:,} approvals ({ballots:,} ballots) loaded in "
               f"{time.perf_counter() - started:.1f} s (not timed)")  # fmt: skip
-        with tempfile.TemporaryDirectory() as tmp:
-            started, cpu = time.perf_counter(), time.process_time()
-            with db.transaction() as session:
-                report = close_ballot(
-                    session, bid, Path(tmp), currency="usd", now=utcnow(), early=True
-                )
-            total, cpu = time.perf_counter() - started, time.process_time() - cpu
-            [path] = Path(tmp).glob("*.csv")
+        started, cpu = time.perf_counter(), time.process_time()
+        with db.transaction() as session:  # the file is stored in the close's transaction
+            report = close_ballot(session, bid, currency="usd", now=utcnow(), early=True)
+        total, cpu = time.perf_counter() - started, time.process_time() - cpu
+        with tempfile.TemporaryDirectory() as tmp, db.transaction() as session:
+            ballot = session.get(DealBallot, bid)
+            assert ballot is not None
+            stored = audit.stored_audit(session, ballot)
+            assert stored is not None, "the close stored no audit file"
+            path = Path(tmp) / "deal-ballot.csv"
+            path.write_bytes(filestore.read_all(session, stored.id))
             again = recount(path)
         assert report.status == "published" and report.ballots == ballots
         assert again.matches, "the recount differs from the published outcome"

@@ -12,7 +12,6 @@ from catalog.services import list_channels
 from market.auth import admin_blueprint, current_member
 from market.clock import utcnow
 from market.dealballots import services
-from market.dealballots.audit import audit_dir
 from market.dealballots.closing import close_ballot
 from market.dealballots.forms import BallotForm, CloseForm
 from market.errors import DomainError
@@ -84,7 +83,6 @@ def close(ballot_id: int) -> ResponseReturnValue:
     report = close_ballot(
         session,
         ballot_id,
-        audit_dir(current_app.config),
         currency=current_app.config["CURRENCY"],
         now=utcnow(),
         early=True,

@@ -1,41 +1,39 @@
 """A deal ballot's published audit file: anonymous approvals under a hash chain.
 
 No member ids; rows ordered by receipt so a row cannot be linked to who cast it. The file
-is deterministic (a published ballot's votes and outcome never change), so any host can
-regenerate a missing copy and check it against the recorded final hash.
+is stored in the database (`market.filestore`) in the close's transaction, so every host
+serves it at once. It is deterministic (a published ballot's votes and outcome never
+change), so a ballot published before files lived in the database, or imported from an
+archive, gets its file rebuilt and checked against the recorded final hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
-import secrets
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from allocation.deal_recount import MAGIC, VERSION
 from allocation.recount import chain_start
-from market import csvsafe
+from market import csvsafe, filestore
+from market.db import Database
 from market.dealballots.models import DealBallot, DealBallotCandidate, DealBallotVote
+from market.errors import Conflict
+from market.filestore import StoredFile
 
 INCREMENT_UNIT = 1  # Add1U: one currency unit per voter, in minor units (see increment_of)
 
 
-def audit_dir(config: Mapping[str, Any]) -> Path:
-    """Where deal ballot audit files are kept: AUDIT_DIR, or instance/audit."""
-    from market.config import INSTANCE
-
-    return Path(config.get("AUDIT_DIR") or INSTANCE / "audit")
+def audit_name(ballot: DealBallot) -> str:
+    """The stored file's name (one per ballot; the ballot row keeps its final hash)."""
+    return f"audit/deal-ballot-{ballot.id}.csv"
 
 
-def audit_path(audit_dir: Path, ballot: DealBallot, head: str) -> Path:
-    """Where a ballot's audit file lives (the final hash in the name)."""
-    return audit_dir / f"deal-ballot-{ballot.id}-{head[:16]}.csv"
+def download_name(ballot: DealBallot) -> str:
+    """The name a download is saved under."""
+    return f"softcoop-deal-ballot-{ballot.id}.csv"
 
 
 def header(
@@ -71,10 +69,8 @@ def header(
     return buf.getvalue().rstrip("\n").split("\n")
 
 
-def write_audit(
-    path_dir: Path, lines: list[str], rows: list[tuple[str, str]], ballot: DealBallot
-) -> str:
-    """Write header + (receipt, approvals) rows with the chain, atomically; the final hash."""
+def render_audit(lines: list[str], rows: list[tuple[str, str]]) -> tuple[bytes, str]:
+    """Header + (receipt, approvals) rows with the chain: the file's bytes and final hash."""
     prev = chain_start(lines)
     sha256 = hashlib.sha256
     out = ["\n".join(lines), "\n"]
@@ -83,11 +79,16 @@ def write_audit(
         prev = sha256(f"{prev}\n{row}".encode()).hexdigest()  # = recount.chain_next
         out.append(f"{row},{prev}\n")
     out.append(f"end,{prev}\n")
-    path_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path_dir / f"deal-ballot-{ballot.id}.tmp{os.getpid()}-{secrets.token_hex(4)}"
-    tmp.write_text("".join(out), encoding="utf-8")
-    os.replace(tmp, audit_path(path_dir, ballot, prev))
-    return prev
+    return "".join(out).encode("utf-8"), prev
+
+
+def write_audit(
+    session: Session, lines: list[str], rows: list[tuple[str, str]], ballot: DealBallot
+) -> str:
+    """Store the ballot's audit file (in the caller's transaction); its final hash."""
+    data, head = render_audit(lines, rows)
+    filestore.put(session, audit_name(ballot), data)
+    return head
 
 
 def counted_rows(
@@ -117,27 +118,53 @@ def counted_rows(
     return rows, ballots
 
 
-def ensure_audit_file(session: Session, ballot: DealBallot, audit_dir: Path) -> Path:
-    """The ballot's audit file, regenerated from the database if this host lacks it."""
+def stored_audit(session: Session, ballot: DealBallot) -> StoredFile | None:
+    """The published ballot's audit file in the store (None if it was never stored)."""
     assert ballot.audit_head, "only published ballots have an audit file"
-    path = audit_path(audit_dir, ballot, ballot.audit_head)
-    if path.exists():
-        return path
-    candidates = list(
-        session.scalars(
-            select(DealBallotCandidate)
-            .where(DealBallotCandidate.ballot_id == ballot.id)
-            .order_by(DealBallotCandidate.deal_id)
+    return filestore.find(session, audit_name(ballot))
+
+
+def store_missing_audit(db: Database, ballot_id: int) -> None:
+    """Rebuild and store the audit file of a ballot whose file is not in the store.
+
+    Kept only if its final hash is the published one. Its own transaction, on the primary.
+    """
+    with db.transaction() as session:
+        ballot = session.get(DealBallot, ballot_id)
+        assert ballot is not None and ballot.audit_head
+        if filestore.find(session, audit_name(ballot)) is not None:
+            return
+        candidates = list(
+            session.scalars(
+                select(DealBallotCandidate)
+                .where(DealBallotCandidate.ballot_id == ballot.id)
+                .order_by(DealBallotCandidate.deal_id)
+            )
         )
+        drop = {c.deal_id for c in candidates if c.approvals is None}
+        rows, _ballots = counted_rows(session, ballot, drop)
+        lines = header(ballot, candidates, increment_of(ballot.currency), len(rows))
+        data, head = render_audit(lines, rows)
+        if head == ballot.audit_head:
+            filestore.put(session, audit_name(ballot), data)
+            return
+    raise Conflict(
+        f"The audit file of deal ballot {ballot_id} cannot be rebuilt to its published final "
+        "hash: the database no longer holds what was published. Tell the co-op's admins."
     )
-    drop = {c.deal_id for c in candidates if c.approvals is None}
-    rows, _ballots = counted_rows(session, ballot, drop)
-    lines = header(ballot, candidates, increment_of(ballot.currency), len(rows))
-    head = write_audit(audit_dir, lines, rows, ballot)
-    if head != ballot.audit_head:
-        audit_path(audit_dir, ballot, head).unlink()
-        raise RuntimeError(f"regenerated audit file of deal ballot {ballot.id} does not match")
-    return path
+
+
+def ensure_stored(db: Database, session: Session, ballot: DealBallot) -> StoredFile:
+    """The ballot's stored audit file, rebuilt first if it is missing (read through
+    `session`, which may be a replica's)."""
+    stored = stored_audit(session, ballot)
+    if stored is None:
+        store_missing_audit(db, ballot.id)
+        session.expire_all()
+        stored = stored_audit(session, ballot)
+    if stored is None:  # stored on the primary, not yet on this replica
+        raise Conflict("The audit file is being prepared: try again in a minute.")
+    return stored
 
 
 def increment_of(currency: str) -> int:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -151,7 +150,6 @@ def _withdraw(session: Session, ballot: DealBallot, ids: list[int], now: datetim
 def close_ballot(
     session: Session,
     ballot_id: int,
-    audit_dir: Path,
     *,
     currency: str,
     now: datetime,
@@ -217,7 +215,7 @@ def close_ballot(
     report.timings["book"] = clock() - t2
     t3 = clock()
     lines = header(ballot, candidates, increment, len(rows))
-    ballot.audit_head = write_audit(audit_dir, lines, rows, ballot)
+    ballot.audit_head = write_audit(session, lines, rows, ballot)
     session.flush()
     report.timings["audit"] = clock() - t3
     report.status, report.ballots = "published", len(rows)

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
+from market import filestore
 from market.auth import current_member, public
 from market.clock import utcnow
-from market.dealballots import services
-from market.dealballots.audit import audit_dir, ensure_audit_file
+from market.dealballots import audit, services
 from market.dealballots.forms import ApproveForm
 from market.dealballots.read import results_view
-from market.webdb import get_session
+from market.webdb import database, get_session
 
 bp = Blueprint("deal_ballots", __name__, url_prefix="/deal-ballots")
-
-
-def _audit_dir() -> Path:
-    return audit_dir(current_app.config)
 
 
 @bp.route("/")
@@ -78,16 +82,19 @@ def approve(ballot_id: int) -> ResponseReturnValue:
 @bp.route("/<int:ballot_id>/audit.csv")
 @public
 def audit_file(ballot_id: int) -> ResponseReturnValue:
-    from flask import send_file
-
+    """The published file, streamed chunk by chunk from the database (any host, at once)."""
     session = get_session()
     ballot = services.get_ballot(session, ballot_id)
     if ballot.status != "published":
         abort(404, "This deal ballot is not published yet.")
-    path = ensure_audit_file(session, ballot, _audit_dir())
-    return send_file(
-        path.resolve(),
+    stored = audit.ensure_stored(database(current_app), session, ballot)
+    body = stream_with_context(filestore.chunks(session, stored.id))
+    return current_app.response_class(
+        body,
         mimetype="text/csv",
-        as_attachment=True,
-        download_name=f"softcoop-deal-ballot-{ballot.id}.csv",
+        headers={
+            "Content-Length": str(stored.size),
+            "Content-Disposition": f'attachment; filename="{audit.download_name(ballot)}"',
+            "ETag": f'"{ballot.audit_head}"',
+        },
     )

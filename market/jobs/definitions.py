@@ -24,7 +24,6 @@ from catalog.models import Claim
 from market.billing import services as billing
 from market.billing import webhooks
 from market.clock import period_of
-from market.dealballots.audit import audit_dir
 from market.dealballots.closing import close_ballot, due_ballots
 from market.dealballots.models import DealBallot
 from market.deals.models import Deal
@@ -146,7 +145,6 @@ def _close_deal_ballots(app: Flask, target: int | None, now: datetime, _p: Progr
             report = close_ballot(
                 session,
                 int(bid),
-                audit_dir(app.config),
                 currency=app.config["CURRENCY"],
                 now=now,
                 early=target is not None,

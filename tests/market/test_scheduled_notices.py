@@ -116,7 +116,7 @@ def test_deal_ballot_notices_once_per_member_per_event(session: Session, tmp_pat
     closing = _told(session, "vote.closing")
     assert waiting.id in closing and approver.id not in closing
     assert closing.count(waiting.id) == 1
-    close_ballot(session, ballot.id, tmp_path, currency="usd", now=ballot.closes_at)
+    close_ballot(session, ballot.id, currency="usd", now=ballot.closes_at)
     run_notices(session, ballot.closes_at + timedelta(minutes=5))
     run_notices(session, ballot.closes_at + timedelta(minutes=15))
     published = _told(session, "vote.published")

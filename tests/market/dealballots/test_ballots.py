@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from allocation import deal_recount
 from allocation.recount import AuditFileError
+from market import filestore
 from market.db import utcnow
-from market.dealballots import services
-from market.dealballots.audit import audit_path
+from market.dealballots import audit, services
 from market.dealballots.closing import close_ballot
-from market.dealballots.models import DealBallotCandidate, DealBallotVote
+from market.dealballots.models import DealBallot, DealBallotCandidate, DealBallotVote
 from market.deals.models import Deal, DealEvent
 from market.deals.settle import due_for_settling, settle_deal
 from market.errors import Conflict, DomainError, Forbidden
@@ -29,6 +29,15 @@ from tests.market.dealballots.factories import accepted_deals, open_ballot
 from tests.market.deals.factories import fund_channel
 from tests.market.factories import login_as, make_member
 from tests.support import count_queries
+
+
+def _audit_copy(session: Session, ballot: DealBallot, folder: Path) -> Path:
+    """The stored audit file, saved where the recount tool can read it."""
+    stored = audit.stored_audit(session, ballot)
+    assert stored is not None
+    path = folder / audit.download_name(ballot)
+    path.write_bytes(filestore.read_all(session, stored.id))
+    return path
 
 
 def _csrf_free(app: Flask) -> Flask:
@@ -67,7 +76,7 @@ def test_equal_shares_funds_what_members_approve_and_books_it(
     for approvals in votes:
         services.cast_approvals(session, make_member(session), ballot.id, approvals)
     assert due_for_settling(session) == []  # the ballot decides, not the hourly settle
-    report = close_ballot(session, ballot.id, tmp_path, currency="usd", now=utcnow(), early=True)
+    report = close_ballot(session, ballot.id, currency="usd", now=utcnow(), early=True)
     session.expire_all()
     assert report.status == "published" and report.ballots == len(votes)
     by_deal = {c.deal_id: c for c in services.candidates_of(session, ballot.id)}
@@ -91,7 +100,7 @@ def test_equal_shares_funds_what_members_approve_and_books_it(
     assert booked is not None
     # Published: the audit file recounts to the same outcome.
     assert ballot.audit_head
-    recount = deal_recount.recount(audit_path(tmp_path, ballot, ballot.audit_head))
+    recount = deal_recount.recount(_audit_copy(session, ballot, tmp_path))
     assert recount.matches and recount.outcome.funded == [str(big.id)]
     assert recount.audit.approvals == {str(small.id): 2, str(mid.id): 5, str(big.id): 10}
 
@@ -100,8 +109,8 @@ def test_a_second_close_does_nothing(session: Session, tmp_path: Path) -> None:
     admin, channel, deals = _setup(session)
     ballot = open_ballot(session, channel, deals, admin=admin)
     services.cast_approvals(session, make_member(session), ballot.id, [deals[0].id])
-    first = close_ballot(session, ballot.id, tmp_path, currency="usd", now=utcnow(), early=True)
-    again = close_ballot(session, ballot.id, tmp_path, currency="usd", now=utcnow(), early=True)
+    first = close_ballot(session, ballot.id, currency="usd", now=utcnow(), early=True)
+    again = close_ballot(session, ballot.id, currency="usd", now=utcnow(), early=True)
     assert first.status == "published" and again.status == "already"
     assert balance(session, channel_code(channel.id)) == 15_000 - 5_400
 
@@ -110,7 +119,7 @@ def test_not_before_its_time_unless_early(session: Session, tmp_path: Path) -> N
     admin, channel, deals = _setup(session)
     ballot = open_ballot(session, channel, deals, admin=admin)
     with pytest.raises(Conflict):
-        close_ballot(session, ballot.id, tmp_path, currency="usd", now=utcnow())
+        close_ballot(session, ballot.id, currency="usd", now=utcnow())
 
 
 def test_deals_on_a_ballot_are_not_settled_by_hand(session: Session) -> None:
@@ -157,7 +166,7 @@ def test_a_member_who_lapsed_before_the_close_is_not_counted(
     services.cast_approvals(session, leaves, ballot.id, [deals[2].id])
     leaves.status = MemberStatus.LAPSED
     session.flush()
-    report = close_ballot(session, ballot.id, tmp_path, currency="usd", now=utcnow(), early=True)
+    report = close_ballot(session, ballot.id, currency="usd", now=utcnow(), early=True)
     assert report.ballots == 1 and report.funded == [deals[0].id]
 
 
@@ -180,9 +189,9 @@ def test_tampered_audit_file_fails_the_recount(session: Session, tmp_path: Path)
     ballot = open_ballot(session, channel, deals, admin=admin)
     for _ in range(3):
         services.cast_approvals(session, make_member(session), ballot.id, [deals[0].id])
-    close_ballot(session, ballot.id, tmp_path, currency="usd", now=utcnow(), early=True)
+    close_ballot(session, ballot.id, currency="usd", now=utcnow(), early=True)
     assert ballot.audit_head
-    path = audit_path(tmp_path, ballot, ballot.audit_head)
+    path = _audit_copy(session, ballot, tmp_path)
     assert deal_recount.main([str(path)]) == 0
     lines = path.read_text().splitlines()
     row = lines.index("receipt,approvals,chain") + 1  # the first approval row
@@ -240,12 +249,21 @@ def test_pages_from_ballot_to_results(
     assert late.status_code == 409
     results = app.test_client().get(f"/deal-ballots/{ballot.id}").get_data(as_text=True)
     assert "what the members chose" in results and "Funded" in results
-    audit = app.test_client().get(f"/deal-ballots/{ballot.id}/audit.csv")
-    text = audit.get_data(as_text=True)
-    audit.close()
-    assert audit.status_code == 200 and text.startswith(deal_recount.MAGIC)
+    download = app.test_client().get(f"/deal-ballots/{ballot.id}/audit.csv")
+    text = download.get_data(as_text=True)
+    download.close()
+    assert download.status_code == 200 and text.startswith(deal_recount.MAGIC)
     session.expire_all()
     assert _votes(session, ballot.id) == 1
+    # A host with an empty disk serves the file at once: it is in the database. A file that
+    # is missing (a ballot published before files lived there) is rebuilt, byte for byte.
+    published = session.get(DealBallot, ballot.id)
+    assert published is not None and audit.stored_audit(session, published) is not None
+    filestore.remove(session, audit.audit_name(published))
+    again = app.test_client().get(f"/deal-ballots/{ballot.id}/audit.csv")
+    assert again.status_code == 200 and again.get_data(as_text=True) == text
+    again.close()
+    assert audit.stored_audit(session, published) is not None
 
 
 def test_a_member_cannot_open_or_close_ballots(
@@ -272,9 +290,7 @@ def _close_statements(session: Session, tmp_path: Path, deals: int) -> tuple[int
     session.flush()
     engine = session.get_bind().engine
     with count_queries(engine) as statements:
-        report = close_ballot(
-            session, ballot.id, tmp_path, currency="usd", now=utcnow(), early=True
-        )
+        report = close_ballot(session, ballot.id, currency="usd", now=utcnow(), early=True)
     return len(statements), len(report.funded)
 
 

@@ -69,7 +69,7 @@ def test_approvals_racing_the_close_land_before_it_or_are_refused(
         t.start()
     barrier.wait()
     with db.transaction() as s:
-        report = close_ballot(s, ballot_id, tmp_path, currency="usd", now=utcnow(), early=True)
+        report = close_ballot(s, ballot_id, currency="usd", now=utcnow(), early=True)
     for t in threads:
         t.join(30)
     assert set(refused) <= {409}, refused

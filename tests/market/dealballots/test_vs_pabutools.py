@@ -65,7 +65,7 @@ def test_published_outcome_equals_pabutools(session: Session, tmp_path: Path, se
         if picked:
             services.cast_approvals(session, make_member(session), ballot.id, picked)
             cast.append(tuple(str(d) for d in picked))
-    report = close_ballot(session, ballot.id, tmp_path, currency="usd", now=utcnow(), early=True)
+    report = close_ballot(session, ballot.id, currency="usd", now=utcnow(), early=True)
     costs = {c.deal_id: c.cost_cents for c in services.candidates_of(session, ballot.id)}
     approved = {d for b in cast for d in b}  # deals nobody approved are not in the election
     ours_greedy = {
