@@ -2,16 +2,19 @@
 
 `post()` otherwise takes four round trips (the transaction row, its accounts locked in id
 order, the postings, the balances), and the accounts stay locked across all of them. Here
-data-modifying CTEs do the four in one statement, all or nothing:
+data-modifying CTEs do the four in one statement, in the same order as the general path:
 
-- `locked` locks the accounts in id order, as every booking does (no deadlocks);
+- `txn` inserts the transaction unless its key was booked before (a concurrent booking of
+  the same key makes it wait here, before it holds any account);
+- `locked` then locks the accounts in id order, as every booking does;
 - `ready` is true only when every account exists in the booking's currency;
-- `txn` inserts the transaction only when ready, unless its key was booked before;
-- `moved` and `posted` change the balances and write the postings only when `txn` did.
+- `moved` and `posted` change the balances and write the postings only when ready.
 
-When not ready (an account used for the first time, or one in another currency) nothing
-was written and `post()` takes its general path, which creates accounts and explains
-refusals. Postings go in account id order, as on the general path.
+The same order matters: a booking that locked accounts first and inserted its key second
+deadlocked with one doing it the other way round (the suite's 120 concurrent bookings found
+it). When not ready (an account used for the first time, or one in another currency) only
+the transaction row was written, and `post()` carries on with its general path from there:
+it creates accounts and explains refusals. Postings go in account id order, as there.
 """
 
 from __future__ import annotations
@@ -28,28 +31,28 @@ def _statement(count: int) -> TextClause:
     change = " ".join(f"WHEN :c{i} THEN CAST(:d{i} AS BIGINT)" for i in range(count))
     return text(
         f"""
-        WITH locked AS (
-            SELECT id, code, currency FROM account
-            WHERE code IN ({codes}) ORDER BY id FOR UPDATE
-        ), ready AS (
-            SELECT count(*) = {count} AS ok FROM locked WHERE currency = :currency
-        ), txn AS (
+        WITH txn AS (
             INSERT INTO ledger_txn ("key", kind, memo, occurred_at, period, created_at)
-            SELECT :key, :kind, :memo, :occurred_at, :period, :created_at
-            FROM ready WHERE ready.ok
+            VALUES (:key, :kind, :memo, :occurred_at, :period, :created_at)
             ON CONFLICT ("key") DO NOTHING
             RETURNING id
+        ), locked AS (
+            SELECT id, code, currency FROM account
+            WHERE code IN ({codes}) AND EXISTS (SELECT 1 FROM txn)
+            ORDER BY id FOR UPDATE
+        ), ready AS (
+            SELECT count(*) = {count} AS ok FROM locked WHERE currency = :currency
         ), moved AS (
             UPDATE account SET balance_cents = account.balance_cents + CASE locked.code {change} END
-            FROM locked, txn WHERE account.id = locked.id
+            FROM locked, ready WHERE account.id = locked.id AND ready.ok
             RETURNING account.id
         ), posted AS (
             INSERT INTO posting (txn_id, account_id, amount_cents)
             SELECT txn.id, locked.id, CASE locked.code {change} END
-            FROM txn, locked ORDER BY locked.id
+            FROM txn, locked, ready WHERE ready.ok ORDER BY locked.id
             RETURNING id
         )
-        SELECT (SELECT ok FROM ready) AS ok, (SELECT id FROM txn) AS txn_id,
+        SELECT (SELECT id FROM txn) AS txn_id, (SELECT ok FROM ready) AS ok,
                (SELECT array_agg(id) FROM moved) AS moved, (SELECT count(*) FROM posted) AS posted
         """
     )
@@ -60,9 +63,10 @@ def book(
     txn: dict[str, object],
     changes: dict[str, int],
     currency: str,
-) -> tuple[bool, int | None, list[int]]:
-    """(ready, transaction id, the accounts changed): not ready means nothing was written;
-    an id of None with ready means the key was booked before (nothing written either)."""
+) -> tuple[int | None, bool, list[int]]:
+    """(transaction id, done, the accounts changed). No id: the key was booked before and
+    nothing was written. An id but not done: only the transaction row was written and the
+    caller books its postings the general way."""
     codes = sorted(changes)
     params: dict[str, object] = {f"c{i}": code for i, code in enumerate(codes)}
     params.update({f"d{i}": changes[code] for i, code in enumerate(codes)})
@@ -75,10 +79,8 @@ def book(
         currency=currency,
     )
     row = conn.execute(_statement(len(codes)), params).one()
-    if not row.ok:
-        return False, None, []
-    if row.txn_id is None:
-        return True, None, []
+    if row.txn_id is None or not row.ok:
+        return row.txn_id, False, []
     moved = list(row.moved or [])
     assert len(moved) == row.posted == len(codes), "a booking wrote only part of itself"
-    return True, row.txn_id, moved
+    return row.txn_id, True, moved

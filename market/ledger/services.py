@@ -118,13 +118,12 @@ def post(
         "created_at": now,
     }
     if conn.dialect.name == "postgresql":  # the usual case in one statement, else as below
-        ready, booked_id, changed = one_statement.book(conn, row, changes, currency.lower())
-        if ready:
-            if booked_id is None:
-                return None  # booked before: the effect of an event happens once
+        txn_id, done, changed = one_statement.book(conn, row, changes, currency.lower())
+        if done and txn_id is not None:
             _forget_balances(session, changed)
-            return _attach(session, booked_id, key, kind, memo[:255], occurred, period, now)
-    txn_id = conn.execute(_txn_insert(conn.dialect.name), row).scalar()
+            return _attach(session, txn_id, key, kind, memo[:255], occurred, period, now)
+    else:
+        txn_id = conn.execute(_txn_insert(conn.dialect.name), row).scalar()
     if txn_id is None:
         return None  # booked before: the effect of an event happens once
     ids = _lock_accounts(conn, sorted(changes), currency.lower())
