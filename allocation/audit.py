@@ -338,14 +338,8 @@ def store_missing_audit(db: Database, round_id: int) -> None:
 def ensure_stored(db: Database, session: Session, rnd: Round) -> StoredFile:
     """The round's stored audit file, storing it first if it was published before files
     lived in the database (read through `session`, which may be a replica's)."""
-    stored = stored_audit(session, rnd)
-    if stored is None:
-        store_missing_audit(db, rnd.id)
-        session.expire_all()
-        stored = stored_audit(session, rnd)
-    if stored is None:  # stored on the primary, not yet on this replica
-        raise Conflict("The audit file is being prepared: try again in a minute.")
-    return stored
+    assert rnd.audit_head, "only published rounds have an audit file"
+    return filestore.ensure(session, audit_name(rnd), lambda: store_missing_audit(db, rnd.id))
 
 
 def save_copy(session: Session, stored: StoredFile, path: Path) -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from market.db import Base, UTCDateTime, utcnow
+from market.errors import Conflict
 
 CHUNK_BYTES = 1 << 20
 
@@ -204,6 +205,20 @@ def put(
 def find(session: Session, name: str) -> StoredFile | None:
     """The stored file of that name, if any."""
     return session.scalar(select(StoredFile).where(StoredFile.name == name))
+
+
+def ensure(session: Session, name: str, store_missing: Callable[[], None]) -> StoredFile:
+    """The stored file `name`; when it is missing, `store_missing()` stores it first (in its
+    own transaction, on the primary) and it is read again through `session`, which may be
+    a replica's."""
+    stored = find(session, name)
+    if stored is None:
+        store_missing()
+        session.expire_all()
+        stored = find(session, name)
+    if stored is None:  # stored on the primary, not yet on this replica
+        raise Conflict("The file is being prepared: try again in a minute.")
+    return stored
 
 
 def remove(session: Session, name: str) -> None:

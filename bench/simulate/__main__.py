@@ -21,7 +21,7 @@ from market.clock import month_start, period_of, shift_period
 from market.db import make_engine
 
 
-def build_app(database_url: str, audit_dir: Path) -> Any:
+def build_app(database_url: str) -> Any:
     engine = make_engine(database_url)
     migrate.upgrade(engine)
     engine.dispose()
@@ -34,7 +34,6 @@ def build_app(database_url: str, audit_dir: Path) -> Any:
             "CELERY_ALWAYS_EAGER": True,
             "CELERY_BROKER_URL": "memory://",
             "RATELIMIT_STORAGE_URI": "memory://",
-            "AUDIT_DIR": str(audit_dir),
             # Thousands of sign-ups: the cheapest Argon2id (each hash records its parameters).
             "PASSWORD_TIME_COST": 1,
             "PASSWORD_MEMORY_KIB": 1024,
@@ -87,19 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         url = args.database or f"sqlite:///{Path(tmp) / 'sim.db'}"
         if url.startswith("postgresql"):
             _reset_postgres(url)
-        code = run(url, Path(tmp) / "audit", seed, args.members, days, start, args.plant_violation)
+        code = run(url, seed, args.members, days, start, args.plant_violation)
     return code
 
 
-def run(
-    url: str, audit: Path, seed: int, members: int, days: int, start: datetime, plant: int | None
-) -> int:
+def run(url: str, seed: int, members: int, days: int, start: datetime, plant: int | None) -> int:
     rng = random.Random(seed)
     traveller = time_machine.travel(start, tick=False)
     clock = traveller.start()
     began = time.perf_counter()
     try:
-        app = build_app(url, audit)
+        app = build_app(url)
         if True:  # no app context held: each action and each delivery has its own
             world = World(app, rng, members, days)
             world.setup(start)

@@ -155,16 +155,10 @@ def store_missing_audit(db: Database, ballot_id: int) -> None:
 
 
 def ensure_stored(db: Database, session: Session, ballot: DealBallot) -> StoredFile:
-    """The ballot's stored audit file, rebuilt first if it is missing (read through
-    `session`, which may be a replica's)."""
-    stored = stored_audit(session, ballot)
-    if stored is None:
-        store_missing_audit(db, ballot.id)
-        session.expire_all()
-        stored = stored_audit(session, ballot)
-    if stored is None:  # stored on the primary, not yet on this replica
-        raise Conflict("The audit file is being prepared: try again in a minute.")
-    return stored
+    """The ballot's stored audit file, rebuilt first if it is missing (read through `session`,
+    which may be a replica's)."""
+    assert ballot.audit_head, "only published ballots have an audit file"
+    return filestore.ensure(session, audit_name(ballot), lambda: store_missing_audit(db, ballot.id))
 
 
 def increment_of(currency: str) -> int:

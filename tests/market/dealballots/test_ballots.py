@@ -211,7 +211,7 @@ def test_pages_from_ballot_to_results(
     session: Session,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    app = _csrf_free(make_app(AUDIT_DIR=str(tmp_path)))
+    app = _csrf_free(make_app())
     admin, channel, deals = _setup(session)
     admin_web = login_as(app.test_client(), admin)
     closes = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
@@ -278,7 +278,7 @@ def test_a_member_cannot_open_or_close_ballots(
     assert services.get_ballot(session, ballot.id).status == "open"
 
 
-def _close_statements(session: Session, tmp_path: Path, deals: int) -> tuple[int, int]:
+def _close_statements(session: Session, deals: int) -> tuple[int, int]:
     """(statements, deals funded) closing a ballot of `deals` cheap deals everyone approves."""
     admin = make_member(session, admin=True)
     channel = make_channel(session, name=f"Channel of {deals}")
@@ -298,7 +298,7 @@ def test_the_close_runs_as_many_statements_for_many_funded_deals_as_for_two(
     session: Session, tmp_path: Path
 ) -> None:
     # Each funded deal once cost a query of its own (an expired deal reloading itself).
-    few, funded_few = _close_statements(session, tmp_path / "few", 2)
-    many, funded_many = _close_statements(session, tmp_path / "many", 12)
+    few, funded_few = _close_statements(session, 2)
+    many, funded_many = _close_statements(session, 12)
     assert (funded_few, funded_many) == (2, 12)
     assert many == few

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -22,8 +21,8 @@ from tests.market.factories import make_member
 
 
 @pytest.fixture
-def app(make_app, tmp_path: Path) -> Flask:  # type: ignore[no-untyped-def]
-    return make_app(AUDIT_DIR=str(tmp_path / "audit"))
+def app(make_app) -> Flask:  # type: ignore[no-untyped-def]
+    return make_app()
 
 
 def _runs(session: Session) -> list[JobRun]:
