@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import csv
 import io
-import select as select_module
-from collections.abc import Iterable, Iterator
+from binascii import hexlify
+from collections.abc import Iterable
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, func, not_, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from allocation.models import Ballot, Round, RoundChannel, RoundResult
+from allocation import audit_rows
+from allocation.models import Round, RoundChannel, RoundResult
 from allocation.recount import MAGIC, VERSION, chain_start
 from allocation.rounds import class_weights
 from catalog.models import Channel
@@ -31,9 +31,7 @@ from market.db import Database
 from market.errors import Conflict
 from market.filestore import FileWriter, StoredFile
 
-BLOCK_BYTES = 1 << 18  # rows are hashed and handed to the file store in blocks this big
-PAGE_ROWS = 100_000  # rows per COPY on PostgreSQL (~10 MB held at once)
-ROWS_PER_MESSAGE = 1_000
+BLOCK_BYTES = 1 << 18  # rows are handed to the file store in blocks about this big
 
 
 def audit_name(rnd: Round) -> str:
@@ -103,20 +101,20 @@ def write_audit(
 
     Part of the caller's transaction: a close killed while writing leaves no file.
     `frozen`: the round's ballots are committed and can no longer change (the close after
-    its claim). On PostgreSQL they are then read once on a connection of their own, while
-    a thread stores the finished chunks on this one: the database writes the rows, Python
-    hashes them and the database stores the file, all at the same time.
+    its claim). On PostgreSQL they are then read on a connection of their own by a thread,
+    while another stores the finished chunks on this one: the database writes the rows,
+    Python hashes them and the database stores the file, all at the same time.
     """
     writer = filestore.create(session, audit_name(rnd))
     bind = session.get_bind()
+    header = _header(session, rnd, safe)
+    weights = class_weights(session, rnd.id)
+    writer.write(("\n".join(header) + "\n").encode(), len(header))
     if frozen and isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-        header = _header(session, rnd, safe)
-        weights = class_weights(session, rnd.id)
-        writer.write(("\n".join(header) + "\n").encode(), len(header))
-        with writer.in_background():
-            head, count = _chain(writer, _rows_apart(bind, rnd.id, weights), chain_start(header))
+        with writer.in_background(), audit_rows.read_apart(bind, rnd.id, weights) as pages:
+            head, count = _chain(writer, pages, chain_start(header))
     else:
-        head, count = _write_to(writer, session, rnd, safe)
+        head, count = _chain(writer, audit_rows.read(session, rnd.id, weights), chain_start(header))
     writer.close()
     return head, count
 
@@ -134,175 +132,56 @@ class _Memory:
 def render_audit(session: Session, rnd: Round, safe: bool = True) -> tuple[bytes, str]:
     """The round's audit file as bytes, stored nowhere; (bytes, final chain hash)."""
     memory = _Memory()
-    head, _count = _write_to(memory, session, rnd, safe)
+    header = _header(session, rnd, safe)
+    memory.write(("\n".join(header) + "\n").encode(), len(header))
+    weights = class_weights(session, rnd.id)
+    head, _count = _chain(memory, audit_rows.read(session, rnd.id, weights), chain_start(header))
     return b"".join(memory.parts), head
 
 
-def _write_to(writer: Any, session: Session, rnd: Round, safe: bool) -> tuple[str, int]:
-    header = _header(session, rnd, safe)
-    weights = class_weights(session, rnd.id)
-    writer.write(("\n".join(header) + "\n").encode(), len(header))
-    if session.get_bind().dialect.name == "postgresql":
-        rows = _rows_by_copy(session, rnd.id, weights)
-    else:
-        rows = _rows_by_select(session, rnd.id, weights)
-    return _chain(writer, rows, chain_start(header))
-
-
 def _chain(
-    writer: FileWriter | _Memory, rows: Iterable[bytes | memoryview], seed: str
+    writer: FileWriter | _Memory, pages: Iterable[list[bytes]], seed: str
 ) -> tuple[str, int]:
     """Fold the hash chain over the rows in one pass, writing `row,chain` lines in blocks.
 
-    chain = sha256(previous chain + "\n" + row), as recount.chain_next computes it.
+    chain = sha256(previous chain + "\n" + row), as recount.chain_next computes it. Rows
+    come in pages (lists); each page is sorted here, which costs next to nothing when the
+    database sent it in order and keeps the file in receipt order if it did not (receipts
+    are unique and all 64 characters long, so a row's order is its receipt's).
     """
     prev = seed.encode()
-    parts: list[bytes | memoryview] = []
-    size = count = in_block = 0
-    first = ""
-    for row in rows:
-        if not in_block:
-            first = str(row[:64], "ascii")
-        prev = sha256(prev + b"\n" + row).hexdigest().encode()
-        parts += (row, b",", prev, b"\n")
-        size += len(row) + 66
-        in_block += 1
-        if size >= BLOCK_BYTES:
-            writer.write(b"".join(parts), in_block, first)
-            count += in_block
-            parts, size, in_block = [], 0, 0
-    count += in_block
-    parts.append(b"end," + prev + b"\n")
+    count = 0
+    held: tuple[list[bytes], list[bytes]] = ([], [])  # the last block, written with what follows
+    for rows in pages:
+        rows.sort()
+        chains: list[bytes] = []
+        keep = chains.append
+        for row in rows:
+            prev = hexlify(sha256(prev + b"\n" + row).digest())
+            keep(prev)
+        count += len(rows)
+        # Blocks of about BLOCK_BYTES (a row and its chain take len(row) + 66 bytes).
+        size = sum(map(len, rows)) + 66 * len(rows)
+        step = max(1, len(rows) * BLOCK_BYTES // max(size, 1))
+        for at in range(0, len(rows), step):
+            if held[0]:
+                writer.write(_lines(*held), len(held[0]), str(held[0][0][:64], "ascii"))
+            held = (rows[at : at + step], chains[at : at + step])
+    end = b"end," + prev + b"\n"
     # The end line stays with the rows before it (a receipt lookup never lands on it alone).
-    writer.write(b"".join(parts), in_block + 1, first, cut=bool(in_block))
+    rows, chains = held
+    first = str(rows[0][:64], "ascii") if rows else ""
+    writer.write(_lines(rows, chains) + end, len(rows) + 1, first, cut=bool(rows))
     return prev.decode(), count
 
 
-def _rows_by_select(session: Session, round_id: int, weights: dict[str, int]) -> Iterator[bytes]:
-    result = session.connection().execute(
-        select(Ballot.receipt, Ballot.member_class, Ballot.split)
-        .where(Ballot.round_id == round_id, Ballot.is_current, not_(Ballot.abstain))
-        .order_by(Ballot.receipt)
-        .execution_options(stream_results=True, yield_per=50_000)
-    )
-    for receipt, member_class, split in result:
-        yield f"{receipt},{weights.get(member_class, 1000)},{split.replace(',', ' ')}".encode()
-
-
-def _weight_sql(weights: dict[str, int]) -> Any:
-    """The SQL text of a ballot's weight in thousandths, from its member class."""
-    from psycopg import sql
-
-    if not weights:
-        return sql.SQL("'1000'")
-    return sql.SQL("CASE member_class {} ELSE '1000' END").format(
-        sql.SQL(" ").join(
-            sql.SQL("WHEN {} THEN {}").format(sql.Literal(cls), sql.Literal(str(w)))
-            for cls, w in sorted(weights.items())
-        )
-    )
-
-
-def _rows_apart(engine: Engine, round_id: int, weights: dict[str, int]) -> Iterator[memoryview]:
-    """The rows from one COPY on a connection of their own, in receipt order as they stream.
-
-    The database writes each row's text itself (an index-only scan of the round's audit
-    index gives them sorted); the COPY is a transaction of its own that sees every ballot,
-    as they were committed before the close's claim and none changes after it.
-    """
-    from psycopg import sql
-
-    query = sql.SQL(
-        "COPY (SELECT receipt || ',' || {} || ',' || replace(split, ',', ' ') FROM ballot"
-        " WHERE round_id = {} AND is_current AND NOT abstain ORDER BY receipt) TO STDOUT"
-    ).format(_weight_sql(weights), sql.Literal(round_id))
-    raw = engine.raw_connection()
-    try:
-        conn: Any = raw.driver_connection  # psycopg's
-        yield from _copy_out(conn.pgconn, query.as_bytes(conn))
-    except BaseException:
-        raw.invalidate()  # a COPY left half read: the connection is not reused
-        raise
-    raw.close()
-
-
-def _copy_out(pgconn: Any, query: bytes) -> Iterator[Any]:
-    """Each row of a COPY … TO STDOUT from libpq itself, as memoryviews (newline cut).
-
-    psycopg's own COPY reading runs a generator per row, a third of Python's work here;
-    the connection is idle before and after (the COPY is its own transaction).
-    """
-    from psycopg import errors, pq
-
-    def wait() -> None:
-        select_module.select([pgconn.socket], [], [])
-        pgconn.consume_input()
-
-    pgconn.send_query(query)
-    while pgconn.flush():
-        select_module.select([], [pgconn.socket], [])
-    while pgconn.is_busy():
-        wait()
-    started = pgconn.get_result()
-    if started.status != pq.ExecStatus.COPY_OUT:
-        raise errors.error_from_result(started)
-    read = pgconn.get_copy_data
-    while True:
-        size, data = read(1)
-        if size > 0:
-            yield data[:-1]
-        elif size == 0:
-            wait()
-        else:
-            break
-    while pgconn.is_busy():
-        wait()
-    while (result := pgconn.get_result()) is not None:
-        if result.status != pq.ExecStatus.COMMAND_OK:
-            raise errors.error_from_result(result)
-
-
-def _rows_by_copy(session: Session, round_id: int, weights: dict[str, int]) -> Iterator[bytes]:
-    """PostgreSQL writes each row's text itself (COPY … TO STDOUT): Python only hashes.
-
-    In pages of PAGE_ROWS receipts (keyset on the round's receipt index): the chunks are
-    inserted on this same connection, which is busy while a COPY streams.
-    """
-    from psycopg import sql
-
-    weight = _weight_sql(weights)
-    # The server joins each 1,000 rows into one text ("|" never occurs in a row), so the
-    # client takes a thousand times fewer messages; a page ends before its rows are written.
-    page = sql.SQL(
-        "COPY (SELECT string_agg(line, '|' ORDER BY receipt) FROM (SELECT receipt,"
-        " receipt || ',' || {} || ',' || replace(split, ',', ' ') AS line,"
-        " (row_number() OVER (ORDER BY receipt) - 1) / {} AS block FROM ("
-        "SELECT receipt, member_class, split FROM ballot"
-        " WHERE round_id = {} AND is_current AND NOT abstain AND receipt > {}"
-        " ORDER BY receipt LIMIT {}) AS page) AS numbered GROUP BY block ORDER BY block)"
-        " TO STDOUT"
-    )
-    conn = session.connection()
-    raw: Any = conn.connection.dbapi_connection  # psycopg's: its cursors can COPY
-    last = ""
-    while True:
-        query = page.format(
-            weight,
-            sql.Literal(ROWS_PER_MESSAGE),
-            sql.Literal(round_id),
-            sql.Literal(last),
-            sql.Literal(PAGE_ROWS),
-        )
-        with raw.cursor() as cursor, cursor.copy(query) as copy:
-            blocks = [bytes(data[:-1]) for data in copy]  # newline cut
-        count = 0
-        for block in blocks:
-            rows = block.split(b"|")
-            count += len(rows)
-            yield from rows
-        if count < PAGE_ROWS:
-            return
-        last = blocks[-1][blocks[-1].rfind(b"|") + 1 :][:64].decode()
+def _lines(rows: list[bytes], chains: list[bytes]) -> bytes:
+    """`row,chain` lines, each ending in a newline (joined in C, not row by row)."""
+    parts = [b","] * (4 * len(rows))
+    parts[0::4] = rows
+    parts[2::4] = chains
+    parts[3::4] = [b"\n"] * len(rows)
+    return b"".join(parts)
 
 
 def stored_audit(session: Session, rnd: Round) -> StoredFile | None:

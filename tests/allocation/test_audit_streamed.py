@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from allocation import audit, closing, receipts, recount
+from allocation import audit, audit_rows, closing, receipts, recount
 from allocation.closing import close_and_publish
 from allocation.models import Ballot, Round
 from market import filestore
@@ -69,13 +69,13 @@ def test_the_streamed_file_is_the_rendered_file_byte_for_byte(
     _small_chunks(monkeypatch)
     round_id = _round(db)
     streamed: list[int] = []
-    real = audit._rows_apart
+    real = audit_rows.read_apart
 
     def spied(*args: Any) -> Any:
         streamed.append(1)
         return real(*args)
 
-    monkeypatch.setattr(audit, "_rows_apart", spied)
+    monkeypatch.setattr(audit_rows, "read_apart", spied)
     report = close_and_publish(db, round_id)
     assert bool(streamed) == (backend == "postgresql")  # SQLite: the one-connection path
     with db.transaction() as session:
