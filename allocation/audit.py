@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from hashlib import sha256
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from allocation import audit_rows
@@ -95,24 +95,23 @@ def _header(session: Session, rnd: Round, safe: bool = True) -> list[str]:
 
 
 def write_audit(
-    session: Session, rnd: Round, safe: bool = True, frozen: bool = False
+    session: Session, rnd: Round, safe: bool = True, reader: audit_rows.Reader | None = None
 ) -> tuple[str, int]:
     """Write the round's audit file into the file store; (final chain hash, ballot rows).
 
     Part of the caller's transaction: a close killed while writing leaves no file.
-    `frozen`: the round's ballots are committed and can no longer change (the close after
-    its claim). On PostgreSQL they are then read on a connection of their own by a thread,
-    while another stores the finished chunks on this one: the database writes the rows,
+    `reader`: the round's rows already being read on a connection of their own (the close,
+    PostgreSQL), used if it reads them with the weights the file prints. A thread then
+    stores the finished chunks on this session's connection: the database reads the rows,
     Python hashes them and the database stores the file, all at the same time.
     """
     writer = filestore.create(session, audit_name(rnd))
-    bind = session.get_bind()
     header = _header(session, rnd, safe)
     weights = class_weights(session, rnd.id)
     writer.write(("\n".join(header) + "\n").encode(), len(header))
-    if frozen and isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-        with writer.in_background(), audit_rows.read_apart(bind, rnd.id, weights) as pages:
-            head, count = _chain(writer, pages, chain_start(header))
+    if reader is not None and reader.weights == weights:
+        with writer.in_background():
+            head, count = _chain(writer, reader.pages(), chain_start(header))
     else:
         head, count = _chain(writer, audit_rows.read(session, rnd.id, weights), chain_start(header))
     writer.close()

@@ -13,16 +13,18 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, not_, select
 from sqlalchemy.orm import Session
 
+from allocation import tally
 from allocation.models import Ballot
 
-PAGE_ROWS = 20_000  # ~2 MB of text a page; the reading thread keeps at most AHEAD of them
-AHEAD = 2
+PAGE_ROWS = 20_000  # ~2 MB of text a page
+AHEAD = 2  # pages a Reader holds by default
 
 
 def read(session: Session, round_id: int, weights: dict[str, int]) -> Iterator[list[bytes]]:
@@ -44,55 +46,80 @@ def read(session: Session, round_id: int, weights: dict[str, int]) -> Iterator[l
         ]
 
 
-@contextmanager
-def read_apart(
-    engine: Engine, round_id: int, weights: dict[str, int]
-) -> Iterator[Iterator[list[bytes]]]:
-    """PostgreSQL: the pages, read by a thread on a connection of its own, AHEAD of the caller.
+class Reader:
+    """PostgreSQL: a round's counted ballots read by a thread on a connection of its own:
+    first the census the tally needs (`census()`), then the audit file's pages, up to
+    `ahead` of them before the caller takes them (`pages()`).
 
     Only for ballots that can no longer change (committed before the close's claim): the
-    thread reads them in one read-only snapshot of its own. Leaving the block stops the
-    thread, even when the caller stopped early; the thread's error is raised in the caller.
+    thread reads them in one read-only snapshot of its own, so it may start before the file
+    can be written. The close starts it before the tally, whose outcome the file's header
+    needs: the database reads the rows on one core while it tallies on the other, and the
+    census is off the tally's path. `close()` stops the thread, even when the caller
+    stopped early; the thread's error is raised in the caller.
     """
-    raw = engine.raw_connection()
-    ahead: queue.Queue[list[bytes] | BaseException | None] = queue.Queue(maxsize=AHEAD)
-    stop = threading.Event()
 
-    def offer(item: list[bytes] | BaseException | None) -> bool:
-        while not stop.is_set():
+    def __init__(
+        self, engine: Engine, round_id: int, weights: dict[str, int], ahead: int = AHEAD
+    ) -> None:
+        self.weights = dict(weights)
+        self._engine = engine
+        self._ahead: queue.Queue[list[bytes] | BaseException | None] = queue.Queue(maxsize=ahead)
+        self._census: Future[tuple[dict[str, int], datetime | None]] = Future()
+        self._stop = threading.Event()
+        self._round_id = round_id
+        self._thread = threading.Thread(target=self._produce, name="audit-rows", daemon=True)
+        self._thread.start()
+
+    def _offer(self, item: list[bytes] | BaseException | None) -> bool:
+        while not self._stop.is_set():
             try:
-                ahead.put(item, timeout=0.1)
+                self._ahead.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self) -> None:
         try:
-            conn: Any = raw.driver_connection  # psycopg's
-            conn.rollback()  # a fresh transaction, whatever the pool's checkout did
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            for page in _pages(conn, round_id, weights):
-                if not offer(page):
-                    return
-            offer(None)
+            with self._engine.connect() as conn:  # its transaction is rolled back at the end
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                # One core is the tally's: no parallel workers here, and no JIT for a few
+                # big statements.
+                conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+                conn.exec_driver_sql("SET LOCAL jit = off")
+                self._census.set_result(tally.census(conn, self._round_id))
+                raw = conn.connection.dbapi_connection  # psycopg's, in the same snapshot
+                for page in _pages(raw, self._round_id, self.weights):
+                    if not self._offer(page):
+                        return
+            self._offer(None)
         except BaseException as exc:  # raised again in the caller's thread
-            offer(exc)
+            if not self._census.done():
+                self._census.set_exception(exc)
+            self._offer(exc)
 
-    def pages() -> Iterator[list[bytes]]:
-        while (item := ahead.get()) is not None:
+    def census(self) -> tuple[dict[str, int], datetime | None]:
+        """`tally.census` of the round, once the thread has it."""
+        return self._census.result()
+
+    def pages(self) -> Iterator[list[bytes]]:
+        """The pages in receipt order, each once (a second call gets what is left)."""
+        while (item := self._ahead.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
             yield item
 
-    thread = threading.Thread(target=produce, name="audit-rows", daemon=True)
-    thread.start()
-    try:
-        yield pages()
-    finally:
-        stop.set()
-        thread.join()
-        raw.close()  # back to the pool, its transaction rolled back
+    def close(self) -> None:
+        """Stop reading and give the connection back."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _weight_sql(weights: dict[str, int]) -> Any:
@@ -110,13 +137,21 @@ def _weight_sql(weights: dict[str, int]) -> Any:
 
 
 def _pages(conn: Any, round_id: int, weights: dict[str, int]) -> Iterator[list[bytes]]:
-    """Pages of rows from a psycopg connection, each page one query (keyset on receipt)."""
+    """Pages of rows from a psycopg connection."""
+    for text in _texts(conn, round_id, weights):
+        yield text.split(b"\n")
+
+
+def _texts(conn: Any, round_id: int, weights: dict[str, int]) -> Iterator[bytes]:
+    """Each page's rows as one text, newline between rows (one query a page, keyset on
+    receipt); a row whose text came out NULL is refused, not silently left out."""
     from psycopg import sql
 
     # The page's rows come from an index-only scan of the round's audit index, in order.
     query = sql.SQL(
-        "SELECT convert_to(string_agg(line, E'\\n'), 'UTF8'), max(receipt), count(*) FROM ("
-        "SELECT receipt, receipt || ',' || {} || ',' || replace(split, ',', ' ') AS line"
+        "SELECT convert_to(string_agg(line, E'\\n'), 'UTF8'), max(receipt), count(*),"
+        " count(line) FROM (SELECT receipt,"
+        " receipt || ',' || {} || ',' || replace(split, ',', ' ') AS line"
         " FROM ballot WHERE round_id = %(round)s AND is_current AND NOT abstain"
         " AND receipt > %(after)s ORDER BY receipt LIMIT %(rows)s) AS page"
     ).format(_weight_sql(weights))
@@ -124,15 +159,12 @@ def _pages(conn: Any, round_id: int, weights: dict[str, int]) -> Iterator[list[b
     with conn.cursor(binary=True) as cursor:
         while True:
             cursor.execute(query, {"round": round_id, "after": after, "rows": PAGE_ROWS})
-            data, last, count = cursor.fetchone()
+            data, last, count, lines = cursor.fetchone()
             if not count:
                 return
-            rows = bytes(data).split(b"\n")
-            if len(rows) != count:  # a row whose text is NULL would vanish from the file
-                raise ValueError(
-                    f"round {round_id}: a page of {count} ballots gave {len(rows)} rows"
-                )
-            yield rows
+            if lines != count:
+                raise ValueError(f"round {round_id}: {count - lines} ballots have no text")
+            yield bytes(data)
             if count < PAGE_ROWS:
                 return
             after = last

@@ -16,18 +16,21 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache, partial
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, insert, or_, select, text, update
+from sqlalchemy import CursorResult, Engine, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from allocation.audit import record_channel_names, write_audit
+from allocation.audit_rows import Reader
 from allocation.histogram import outcome, weighted_histogram
-from allocation.models import Ballot, Round, RoundResult, RoundStatus
+from allocation.models import Round, RoundResult, RoundStatus
 from allocation.rounds import class_weights, round_channels
-from allocation.tally import ballots_by_class, counts_by_weight
+from allocation.tally import ballots_by_class, census, counts_by_weight
 from catalog.models import Channel, ChannelKind
 from market.clock import next_period
 from market.db import Database, utcnow
@@ -37,6 +40,7 @@ from market.ledger.checks import check_books
 from market.ledger.services import Move, post
 
 LEASE = timedelta(minutes=15)
+EARLY_PAGES = 40  # audit pages (~120 MB at most) read ahead while the round is tallied
 
 
 @dataclass
@@ -69,17 +73,40 @@ def close_and_publish(
     step("claim")
     token = _claim(db, round_id, now or utcnow(), report, lease)
     try:
-        step("tally")
-        _tally(db, round_id, report, now)
-        step("book")
-        _book_phase(db, round_id, report)
-        step("audit")
-        _audit_phase(db, round_id, report)
+        with _early_reader(db, round_id) as reader:
+            step("tally")
+            _tally(db, round_id, report, now, reader)
+            step("book")
+            _book_phase(db, round_id, report)
+            step("audit")
+            _audit_phase(db, round_id, report, reader)
         step("publish")
         _publish(db, round_id, report, now)
     finally:
         _release(db, round_id, token)
     return report
+
+
+def _early_reader(db: Database, round_id: int) -> AbstractContextManager[Reader | None]:
+    """PostgreSQL: start reading the audit file's rows now, while the database tallies.
+
+    After the claim no ballot changes, so the rows can be read before the file's header
+    (which prints the tally's outcome) is known; up to EARLY_PAGES pages wait in memory.
+    Nothing to read ahead when the file is written already, or on a connection-bound
+    database (a second connection would not see its uncommitted ballots).
+    """
+    with db.transaction() as session:
+        bind = session.get_bind()
+        rnd = session.get(Round, round_id)
+        if (
+            not isinstance(bind, Engine)
+            or bind.dialect.name != "postgresql"
+            or rnd is None
+            or rnd.audit_head
+            or rnd.status not in (RoundStatus.CLOSING, RoundStatus.CLOSED)
+        ):
+            return nullcontext()
+        return Reader(bind, round_id, class_weights(session, round_id), ahead=EARLY_PAGES)
 
 
 def _timed(report: CloseReport, step: str, started: float) -> float:
@@ -157,8 +184,15 @@ def _release(db: Database, round_id: int, token: str) -> None:
         )
 
 
-def _tally(db: Database, round_id: int, report: CloseReport, now: datetime | None) -> None:
-    """closing → closed: read the pool, tally histograms with the rule, store the outcome."""
+def _tally(
+    db: Database,
+    round_id: int,
+    report: CloseReport,
+    now: datetime | None,
+    reader: Reader | None = None,
+) -> None:
+    """closing → closed: read the pool, tally histograms with the rule, store the outcome
+    (`reader`: the census comes from there, read meanwhile on another connection)."""
     with db.transaction() as session:
         rnd = session.get(Round, round_id)
         assert rnd is not None
@@ -166,11 +200,18 @@ def _tally(db: Database, round_id: int, report: CloseReport, now: datetime | Non
             return
         started = time.perf_counter()
         if session.get_bind().dialect.name == "postgresql":
-            # The tally sorts up to channels × 10,000 × classes groups: in memory, not on disk.
+            # The tally sorts up to channels × 10,000 × classes groups: in memory, not on disk;
+            # and its few big statements run sooner than PostgreSQL's JIT compiles them.
             session.execute(text("SET LOCAL work_mem = '64MB'"))
+            session.execute(text("SET LOCAL jit = off"))
         channel_ids = [c.id for c in round_channels(session, rnd.id)]
         pool = balance(session, pool_code(rnd.period))
-        counts = counts_by_weight(session, rnd.id, channel_ids)
+        # Who voted, by class, and when the last ballot came: read beside the tally if it can.
+        take_census = (
+            reader.census if reader is not None else cache(partial(census, session, rnd.id))
+        )
+        counts = counts_by_weight(session, rnd.id, channel_ids, lambda: take_census()[0])
+        last = take_census()[1]
         started = _timed(report, "histogram", started)
         hist = weighted_histogram(counts)
         rnd.pool_cents = max(pool, 0)
@@ -203,7 +244,6 @@ def _tally(db: Database, round_id: int, report: CloseReport, now: datetime | Non
         # the claim, but a job passes the moment its run started, which may come before a
         # ballot the claim still let in (the cluster drill found one): never close earlier.
         closed = now or utcnow()
-        last = session.scalar(select(func.max(Ballot.cast_at)).where(Ballot.round_id == rnd.id))
         rnd.closed_at = max(closed, last) if last is not None else closed
         _timed(report, "rule", started)
 
@@ -258,15 +298,18 @@ def _book_phase(db: Database, round_id: int, report: CloseReport) -> None:
             _timed(report, "book", started)
 
 
-def _audit_phase(db: Database, round_id: int, report: CloseReport) -> None:
-    """Write the audit file into the file store, once (a rerun finds it written)."""
+def _audit_phase(
+    db: Database, round_id: int, report: CloseReport, reader: Reader | None = None
+) -> None:
+    """Write the audit file into the file store, once (a rerun finds it written);
+    `reader`: its rows, read ahead."""
     with db.transaction() as session:
         rnd = session.get(Round, round_id)
         assert rnd is not None
         if rnd.status == RoundStatus.CLOSED and not rnd.audit_head:
             started = time.perf_counter()
             record_channel_names(session, rnd)
-            rnd.audit_head, rnd.audit_rows = write_audit(session, rnd, frozen=True)
+            rnd.audit_head, rnd.audit_rows = write_audit(session, rnd, reader=reader)
             _timed(report, "audit", started)
 
 

@@ -1,5 +1,6 @@
-"""The close's audit file, streamed: ballots read on a connection of their own, chunks
-stored by a thread, and still the very bytes the one-connection path renders.
+"""The close's audit file, streamed: ballots read ahead on a connection of their own while
+the round is tallied, chunks stored by a thread, and still the very bytes the
+one-connection path renders.
 
 These tests run on a database of their own (the usual test connection would hide the
 ballots from a second connection); on SQLite the close takes the one-connection path and
@@ -69,13 +70,13 @@ def test_the_streamed_file_is_the_rendered_file_byte_for_byte(
     _small_chunks(monkeypatch)
     round_id = _round(db)
     streamed: list[int] = []
-    real = audit_rows.read_apart
 
-    def spied(*args: Any) -> Any:
-        streamed.append(1)
-        return real(*args)
+    class Spied(audit_rows.Reader):
+        def pages(self) -> Iterator[list[bytes]]:
+            streamed.append(1)
+            return super().pages()
 
-    monkeypatch.setattr(audit_rows, "read_apart", spied)
+    monkeypatch.setattr(closing, "Reader", Spied)
     report = close_and_publish(db, round_id)
     assert bool(streamed) == (backend == "postgresql")  # SQLite: the one-connection path
     with db.transaction() as session:
