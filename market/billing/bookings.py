@@ -18,7 +18,7 @@ from market.billing import statements
 from market.billing.models import DuesInvoice
 from market.clock import next_period
 from market.db import utcnow
-from market.ledger.services import CLEARING, RESERVE, Move, pool_code, post
+from market.ledger.services import CLEARING, RESERVE, Move, book, pool_code
 from market.money import Money, fee_split
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def book_paid_invoice(
     moves = [Move(CLEARING, pool_code(month), parts.pool.cents)]
     if parts.reserve.cents:
         moves.append(Move(CLEARING, RESERVE, parts.reserve.cents))
-    txn = post(
+    txn_id = book(
         session,
         f"invoice:{invoice['id']}",
         "dues",
@@ -135,7 +135,7 @@ def book_paid_invoice(
         occurred_at=paid_at,
         period=month,
     )
-    return txn is not None
+    return txn_id is not None
 
 
 def record_failed_invoice(

@@ -35,7 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from market.billing.models import DuesAccount, DuesInvoice, StripeEvent
@@ -124,8 +124,9 @@ def pool_closed(pool: object):  # type: ignore[no-untyped-def]
         .join(_ACCOUNT, _ACCOUNT.c.id == _POSTING.c.account_id)
         .where(
             _ACCOUNT.c.code == pool,
-            _POSTING.c.amount_cents < 0,
-            # Literals: an IN of binds is expanded afresh on every execution.
+            # Literals: an IN of binds is expanded afresh on every execution, and a bound 0
+            # would hide the index of outflows (its predicate) from a prepared statement.
+            _POSTING.c.amount_cents < literal_column("0"),
             _TXN.c.kind.in_([literal_column(f"'{kind}'") for kind in POOL_OUTFLOWS]),
         )
     )
@@ -235,9 +236,7 @@ def locked_snapshot(session: Session, customer_id: str) -> DuesAccount | None:
     row = session.connection().execute(_LOCKED_ROW, {"customer_id": customer_id}).first()
     if row is None:
         return None
-    account = DuesAccount(**row._asdict())
-    make_transient_to_detached(account)
-    return account
+    return _detached(row._asdict())
 
 
 def record_and_lock(session: Session, params: dict[str, object]) -> tuple[bool, DuesAccount | None]:
@@ -250,9 +249,18 @@ def record_and_lock(session: Session, params: dict[str, object]) -> tuple[bool, 
     inserted = fields.pop("inserted") is not None
     if not inserted or fields["id"] is None:
         return inserted, None
-    account = DuesAccount(**fields)
+    return inserted, _detached(fields)
+
+
+def _detached(fields: dict[str, object]) -> DuesAccount:
+    """A detached DuesAccount holding a row's columns as if the ORM had loaded them: its
+    values are the committed ones, so a change made afterwards is tracked against them
+    (the constructor would record each column as a change, at a cost per attribute)."""
+    configure_mappers()  # as a constructor would (at once, once they are configured)
+    account: DuesAccount = DuesAccount.__mapper__.class_manager.new_instance()
+    account.__dict__.update(fields)
     make_transient_to_detached(account)
-    return inserted, account
+    return account
 
 
 def carried_state(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -60,6 +60,7 @@ __all__ = [
     "Booking",
     "Move",
     "balance",
+    "book",
     "channel_code",
     "check_books",
     "get_account",
@@ -98,6 +99,42 @@ def post(
     """Book one transaction made of moves; None (and nothing written) if `key` was booked.
 
     `period` is the month the money is for ('YYYY-MM'); by default the month it occurred.
+    The transaction comes back as an ORM object; `book` books without building one.
+    """
+    txn_id, row = _book(session, key, kind, memo, moves, currency, occurred_at, period)
+    return None if txn_id is None else _attach(session, txn_id, row)
+
+
+def book(
+    session: Session,
+    key: str,
+    kind: str,
+    memo: str,
+    moves: Sequence[Move],
+    currency: str,
+    occurred_at: datetime | None = None,
+    period: str | None = None,
+) -> int | None:
+    """`post`, returning only the new transaction's id (None if `key` was booked)."""
+    txn_id, _row = _book(session, key, kind, memo, moves, currency, occurred_at, period)
+    if txn_id is not None:  # a stale object with this id (see _attach) is read afresh
+        stale = session.identity_map.get(identity_key(LedgerTransaction, txn_id))
+        if stale is not None:
+            session.expire(stale)
+    return txn_id
+
+
+def _book(
+    session: Session,
+    key: str,
+    kind: str,
+    memo: str,
+    moves: Sequence[Move],
+    currency: str,
+    occurred_at: datetime | None,
+    period: str | None,
+) -> tuple[int | None, dict[str, Any]]:
+    """The booking: (the new transaction's id or None, the transaction row's columns).
 
     Four statements on the usual path (this is the hot path of every paid invoice): the
     transaction row, its accounts locked in id order, the postings, the balances; on
@@ -121,11 +158,11 @@ def post(
         txn_id, done, changed = one_statement.book(conn, row, changes, currency.lower())
         if done and txn_id is not None:
             _forget_balances(session, changed)
-            return _attach(session, txn_id, key, kind, memo[:255], occurred, period, now)
+            return int(txn_id), row
     else:
         txn_id = conn.execute(_txn_insert(conn.dialect.name), row).scalar()
     if txn_id is None:
-        return None  # booked before: the effect of an event happens once
+        return None, row  # booked before: the effect of an event happens once
     ids = _lock_accounts(conn, sorted(changes), currency.lower())
     deltas = sorted((ids[code], cents) for code, cents in changes.items())
     params = {f"a{i}": account_id for i, (account_id, _) in enumerate(deltas)}
@@ -133,7 +170,7 @@ def post(
     conn.execute(_postings_insert(len(deltas)), {"txn_id": txn_id, **params})
     conn.execute(_balance_update(len(deltas)), params)
     _forget_balances(session, [account_id for account_id, _ in deltas])
-    return _attach(session, txn_id, key, kind, memo[:255], occurred, period, now)
+    return int(txn_id), row
 
 
 # The statements of post(), built once: building and cache-keying a statement on every
@@ -251,16 +288,7 @@ def _forget_balances(session: Session, account_ids: list[int]) -> None:
             session.expire(account, ["balance_cents"])
 
 
-def _attach(
-    session: Session,
-    txn_id: int,
-    key: str,
-    kind: str,
-    memo: str,
-    occurred_at: datetime,
-    period: str,
-    created_at: datetime,
-) -> LedgerTransaction:
+def _attach(session: Session, txn_id: int, row: dict[str, Any]) -> LedgerTransaction:
     """The transaction just inserted, as an ORM object, without reading it back.
 
     Its postings load lazily if someone looks at them. A stale object with the same id (a
@@ -270,15 +298,7 @@ def _attach(
     if stale is not None:
         session.refresh(stale)
         return stale  # type: ignore[no-any-return]
-    txn = LedgerTransaction(
-        id=txn_id,
-        key=key,
-        kind=kind,
-        memo=memo,
-        occurred_at=occurred_at,
-        period=period,
-        created_at=created_at,
-    )
+    txn = LedgerTransaction(id=txn_id, **row)
     make_transient_to_detached(txn)
     session.add(txn)
     return txn
