@@ -14,9 +14,7 @@ import asyncio
 import contextlib
 import os
 import random
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -98,7 +96,7 @@ def _settings(d: Drill) -> Settings:
                     burst_at=0.08, close_at=None, seed=d.seed)  # fmt: skip
 
 
-def start(d: Drill, audit_dir: str) -> tuple[Cluster, dict[str, str], str]:
+def start(d: Drill) -> tuple[Cluster, dict[str, str], str]:
     """Bring the cluster up; the app hosts' environment and the primary's direct URL."""
     primary = PrivatePostgres()
     replica, bouncer, redis = Replica(primary), Pgbouncer(primary), Redis()
@@ -120,8 +118,6 @@ def start(d: Drill, audit_dir: str) -> tuple[Cluster, dict[str, str], str]:
         "REDIS_URL": redis.url,
         "RATELIMIT_STORAGE_URI": redis.url,
         "TRUSTED_PROXIES": "1",
-        # One audit directory for every host and worker (the drill's "shared disk").
-        "AUDIT_DIR": audit_dir,
         # The jobs' broker: the same private Redis, its own database number.
         **jobs.jobs_env(redis.url.rsplit("/", 1)[0] + "/1"),
     }
@@ -271,8 +267,7 @@ async def _close_fault(d: Drill, cluster: Cluster, app_plan: tuple, rec: Recorde
 
 def run(d: Drill) -> tuple[Report, Faults]:
     """Start the cluster, drive it through the faults, check every invariant, clean up."""
-    audit = tempfile.mkdtemp(prefix="softcoop-audit-")
-    cluster, env, direct = start(d, audit)
+    cluster, env, direct = start(d)
     try:
         app = create_app({**env, "DATABASE_URL": direct, "DATABASE_REPLICA_URL": ""})
         plan = seed(app, d.members)
@@ -285,7 +280,6 @@ def run(d: Drill) -> tuple[Report, Faults]:
         return Report(d.seconds, rec, log, found, extras), faults
     finally:
         cluster.remove()
-        shutil.rmtree(audit, ignore_errors=True)
 
 
 @dataclass
