@@ -74,7 +74,7 @@ def make_app(engine: Engine, request: pytest.FixtureRequest) -> Iterator[Callabl
     def build(**config: Any) -> Flask:
         cfg = support.app_config(WTF_CSRF_ENABLED=False, DB_CONNECTION=conn)
         cfg.update(config)
-        app = create_app(cfg)
+        app = support.built(create_app, cfg)
         made.append(app)
         return app
 
