@@ -123,35 +123,42 @@ class Reader:
 
 
 def _weight_sql(weights: dict[str, int]) -> Any:
-    """The SQL text of a ballot's weight in thousandths, from its member class."""
+    """The SQL text of a ballot's weight in thousandths between two ';' (see `_pages`)."""
     from psycopg import sql
 
     if not weights:
-        return sql.SQL("'1000'")
-    return sql.SQL("CASE member_class {} ELSE '1000' END").format(
+        return sql.SQL("';1000;'")
+    return sql.SQL("CASE member_class {} ELSE ';1000;' END").format(
         sql.SQL(" ").join(
-            sql.SQL("WHEN {} THEN {}").format(sql.Literal(cls), sql.Literal(str(w)))
+            sql.SQL("WHEN {} THEN {}").format(sql.Literal(cls), sql.Literal(f";{w};"))
             for cls, w in sorted(weights.items())
         )
     )
 
 
+# The database sends `receipt;weight;split`, two concatenations a row (four and a replace()
+# cost it 0.2 s more at a million rows), and one pass in C makes the page
+# `receipt,weight,split` with spaces in the split: receipts are hex, splits digits, ':', ','.
+_TO_ROW = bytes.maketrans(b",;", b" ,")
+
+
 def _pages(conn: Any, round_id: int, weights: dict[str, int]) -> Iterator[list[bytes]]:
     """Pages of rows from a psycopg connection."""
     for text in _texts(conn, round_id, weights):
-        yield text.split(b"\n")
+        yield text.translate(_TO_ROW).split(b"\n")
 
 
 def _texts(conn: Any, round_id: int, weights: dict[str, int]) -> Iterator[bytes]:
-    """Each page's rows as one text, newline between rows (one query a page, keyset on
-    receipt); a row whose text came out NULL is refused, not silently left out."""
+    """Each page's rows as one text, `receipt;weight;split`, newline between rows (one
+    query a page, keyset on receipt); a row whose text came out NULL is refused, not
+    silently left out."""
     from psycopg import sql
 
     # The page's rows come from an index-only scan of the round's audit index, in order.
     query = sql.SQL(
         "SELECT convert_to(string_agg(line, E'\\n'), 'UTF8'), max(receipt), count(*),"
         " count(line) FROM (SELECT receipt,"
-        " receipt || ',' || {} || ',' || replace(split, ',', ' ') AS line"
+        " receipt || {} || split AS line"
         " FROM ballot WHERE round_id = %(round)s AND is_current AND NOT abstain"
         " AND receipt > %(after)s ORDER BY receipt LIMIT %(rows)s) AS page"
     ).format(_weight_sql(weights))

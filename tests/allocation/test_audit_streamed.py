@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from allocation import audit, audit_rows, closing, receipts, recount
 from allocation.closing import close_and_publish
 from allocation.models import Ballot, Round
+from allocation.rounds import class_weights, set_class_weight
 from market import filestore
 from market.clock import utcnow
 from market.db import Database, make_engine
@@ -54,6 +55,8 @@ def _round(db: Database, voters: int = 60) -> int:
             cuts = sorted(rng.sample(range(1, 10_000), len(picked) - 1))
             parts = [b - a for a, b in zip([0, *cuts], [*cuts, 10_000], strict=True)]
             vote(session, member, rnd, dict(zip(picked, parts, strict=True)))
+        # Two weights, so the file's weight column comes from the class.
+        set_class_weight(session, make_member(session, admin=True), rnd, "worker", 2500)
         fund_pool(session, rnd.period, 123_457)
         return rnd.id
 
@@ -93,6 +96,22 @@ def test_the_streamed_file_is_the_rendered_file_byte_for_byte(
         assert stored_bytes == rendered and head == rnd.audit_head
         assert stored.size == len(rendered) and stored.lines == rendered.count(b"\n")
         assert rnd.audit_rows == 60
+        # Each row as Python writes it from the ballot (whichever way the database sent it).
+        weights = class_weights(session, round_id)
+        counted = session.scalars(
+            select(Ballot)
+            .where(Ballot.round_id == round_id, Ballot.is_current, ~Ballot.abstain)
+            .order_by(Ballot.receipt)
+        ).all()
+        expected = [
+            f"{b.receipt},{weights.get(b.member_class, 1000)},{b.split.replace(',', ' ')}"
+            for b in counted
+        ]
+        lines = stored_bytes.decode().splitlines()
+        body = lines[lines.index("receipt,weight_milli,split,chain") + 1 : -1]
+        rows = [line.rsplit(",", 1)[0] for line in body]
+        assert rows == expected and any(" " in row for row in rows)
+        assert {row.split(",")[1] for row in rows} == {"1000", "2500"}
         for ballot in session.scalars(select(Ballot).where(Ballot.round_id == round_id)):
             found = receipts.find_receipt(db, session, rnd, ballot.receipt or "")
             assert found is not None and found.line.startswith(ballot.receipt or "")
