@@ -76,7 +76,7 @@ def get_account(session: Session, code: str, currency: str, name: str | None = N
                 name=name or default_name,
                 kind=kind,
                 currency=currency.lower(),
-                balance_cents=0,
+                base_cents=0,
                 created_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["code"])

@@ -4,10 +4,39 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    cast,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from market.db import Base, UTCDateTime, utcnow
+
+
+class AccountSlot(Base):
+    """A part of an account's balance that bookings add to side by side.
+
+    Every paid invoice moves money between the same three accounts (Stripe clearing, the
+    month's pool, the operations reserve). Were each balance one row, every payment would
+    update that row and wait for the payment before it to commit; so a booking on
+    PostgreSQL's one-statement path adds to one of SLOTS rows of each account instead
+    (`market.ledger.one_statement`), and payments at the same moment land on different rows.
+    """
+
+    __tablename__ = "account_slot"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Account(Base):
@@ -20,9 +49,20 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(16))  # clearing, pool, reserve, channel, vendor, paid
     currency: Mapped[str] = mapped_column(String(3))
-    # A cache of the sum of this account's postings, kept in step by ledger.services.post
-    # and verified by `books check`.
-    balance_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The balance is a cache of the sum of this account's postings, kept in step by
+    # ledger.services and verified by `books check`: this row's part (the general path's
+    # bookings) plus its slots' (the one-statement path's).
+    base_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_cents: Mapped[int] = column_property(
+        base_cents
+        + func.coalesce(
+            select(cast(func.sum(AccountSlot.cents), BigInteger))
+            .where(AccountSlot.account_id == id)
+            .correlate_except(AccountSlot)
+            .scalar_subquery(),
+            0,
+        )
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -222,7 +222,7 @@ def _balance_update(count: int) -> Update:
     return (
         update(_ACCOUNT)
         .where(_ACCOUNT.c.id.in_(ids))
-        .values(balance_cents=_ACCOUNT.c.balance_cents + case(*whens, value=_ACCOUNT.c.id))
+        .values(base_cents=_ACCOUNT.c.base_cents + case(*whens, value=_ACCOUNT.c.id))
     )
 
 
@@ -262,7 +262,7 @@ def _lock_accounts(conn: Connection, codes: list[str], currency: str) -> dict[st
                 "name": describe(code)[0],
                 "kind": describe(code)[1],
                 "currency": currency,
-                "balance_cents": 0,
+                "base_cents": 0,
                 "created_at": now,
             }
             for code in codes
@@ -285,7 +285,7 @@ def _forget_balances(session: Session, account_ids: list[int]) -> None:
     for account_id in account_ids:
         account = session.identity_map.get(identity_key(Account, account_id))
         if account is not None:
-            session.expire(account, ["balance_cents"])
+            session.expire(account, ["base_cents", "balance_cents"])
 
 
 def _attach(session: Session, txn_id: int, row: dict[str, Any]) -> LedgerTransaction:

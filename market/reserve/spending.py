@@ -133,11 +133,12 @@ def settle_spend(session: Session, spend_id: int, now: datetime | None = None) -
     why = why.replace("Ratified:", "Passed:").replace("The ratification proposal", "The decision")
     if not passed:
         return _decide(session, spend, SpendStatus.NOT_PASSED, f"{why} Nothing moved.", now)
-    # Lock the reserve's account so two decisions cannot both spend the same money.
+    # Lock the reserve's account so two decisions cannot both spend the same money, then
+    # read its balance in a statement of its own: one begun after the lock was granted sees
+    # what the decision before committed, in the account's row and in its slots.
     get_account(session, ACQUISITION, spend.currency)
-    held = session.scalar(
-        select(Account.balance_cents).where(Account.code == ACQUISITION).with_for_update()
-    )
+    session.execute(select(Account.id).where(Account.code == ACQUISITION).with_for_update())
+    held = balance(session, ACQUISITION)
     money = Money(spend.amount_cents, spend.currency).format()
     if spend.amount_cents > (held or 0):
         have = Money(held or 0, spend.currency).format()

@@ -127,7 +127,7 @@ def _damaged(source: Path, target: Path, how: str) -> Path:
         for item in zin.infolist():
             body = zin.read(item.filename)
             if how == "edited" and item.filename == "tables/account.jsonl":
-                body = body.replace(b'"balance_cents": 0', b'"balance_cents": 1', 1)
+                body = body.replace(b'"base_cents": 0', b'"base_cents": 1', 1)
             if how == "extra" and item.filename == "manifest.json":
                 zout.writestr("tables/smuggled.jsonl", b"{}\n")
             zout.writestr(item, body)

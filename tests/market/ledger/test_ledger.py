@@ -3,13 +3,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from market.clock import period_of, utcnow
 from market.db import Database, make_engine
-from market.ledger.models import LedgerTransaction
+from market.ledger.models import Account, AccountSlot, LedgerTransaction
 from market.ledger.services import (
     CLEARING,
     RESERVE,
@@ -81,13 +81,40 @@ def test_posted_rows_cannot_change(session: Session) -> None:
 def test_books_check_finds_a_tampered_balance(session: Session) -> None:
     book_dues(session, "in_4")
     session.execute(
-        text("UPDATE account SET balance_cents = balance_cents + 1 WHERE code = 'reserve:ops'")
+        text("UPDATE account SET base_cents = base_cents + 1 WHERE code = 'reserve:ops'")
     )
     problems = check_books(session)
     assert problems and "reserve:ops" in problems[0]
 
 
-def test_concurrent_bookings_add_up_and_never_double(live_database: str) -> None:
+@pytest.mark.tampers_books
+def test_books_check_counts_an_accounts_slots(session: Session) -> None:
+    """A balance is the row's part plus the slots': money moved between them is no drift,
+    a cent added to a slot is."""
+    book_dues(session, "in_5")
+    reserve = session.scalars(select(Account).where(Account.code == RESERVE)).one()
+    held = reserve.balance_cents
+    session.execute(
+        text("UPDATE account SET base_cents = base_cents - 30 WHERE code = 'reserve:ops'")
+    )
+    session.execute(
+        text(
+            "INSERT INTO account_slot (account_id, slot, cents) VALUES (:a, 3, 30)"
+            " ON CONFLICT (account_id, slot) DO UPDATE SET cents = account_slot.cents + 30"
+        ),
+        {"a": reserve.id},
+    )
+    session.expire(reserve)
+    assert reserve.balance_cents == held and balance(session, RESERVE) == held
+    assert check_books(session) == []
+    session.execute(
+        text("UPDATE account_slot SET cents = cents + 1 WHERE account_id = :a"), {"a": reserve.id}
+    )
+    problems = check_books(session)
+    assert problems == [f"account reserve:ops caches {held + 1} but its postings sum to {held}"]
+
+
+def test_concurrent_bookings_add_up_and_never_double(live_database: str, backend: str) -> None:
     """Threads booking 40 invoices, each delivered 3 times at once: 40 effects, exact sums."""
     engine: Engine = make_engine(live_database)
     db = Database(engine)
@@ -110,6 +137,14 @@ def test_concurrent_bookings_add_up_and_never_double(live_database: str) -> None
         assert balance(s, pool_code(MONTH)) == 40 * 450
         assert balance(s, CLEARING) == -40 * 500
         assert check_books(s) == []
+        if backend == "postgresql":  # the one-statement path spreads them over slots
+            slots = s.scalar(
+                select(func.count())
+                .select_from(AccountSlot)
+                .join(Account, Account.id == AccountSlot.account_id)
+                .where(Account.code == CLEARING)
+            )
+            assert slots is not None and slots > 1
     engine.dispose()
 
 

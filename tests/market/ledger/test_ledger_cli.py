@@ -16,7 +16,7 @@ def test_books_check_and_invariants_cli(live_database: str) -> None:
     inv = runner.invoke(args=["check", "invariants"])
     assert inv.exit_code == 0 and "ok   ledger" in inv.output
     with database(app).engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE account SET balance_cents = 7 WHERE code = 'reserve:ops'")
+        conn.exec_driver_sql("UPDATE account SET base_cents = 7 WHERE code = 'reserve:ops'")
     bad = runner.invoke(args=["books", "check"])
     assert bad.exit_code == 1 and "reserve:ops" in bad.output
     assert runner.invoke(args=["check", "invariants"]).exit_code == 1
