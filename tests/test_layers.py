@@ -59,6 +59,7 @@ LAYERS: list[tuple[str, list[str], bool]] = [
         "kernel",
         [
             "market.db",
+            "market.driver",
             "market.money",
             "market.errors",
             "market.clock",

@@ -81,8 +81,9 @@ def record_paid_invoice(
     first = invoice_month(invoice)
     second = next_period(first)
     conn = session.connection()
-    month = conn.execute(
-        statements.paid_invoice_upsert(conn.dialect.name, carried is not None),
+    upsert = statements.paid_invoice_upsert(conn.dialect.name, carried is not None)
+    row = upsert.row(
+        conn,
         {
             "invoice_id": invoice["id"],
             "payer": member_id,
@@ -96,7 +97,9 @@ def record_paid_invoice(
             "recorded_at": utcnow(),
             **(carried or {}),
         },
-    ).scalar_one()
+    )
+    assert row is not None, "the upsert returns the invoice's month"
+    month = row["month"]
     if not month:  # both pools shared out already: walk on to the first open one
         month = open_pool_month(session, next_period(second))
         conn.execute(statements.INVOICE_MONTH, {"invoice_id": invoice["id"], "new_month": month})

@@ -6,10 +6,11 @@ delivery only binds parameters (see the dues benchmark in the README). The webho
 reads and writes the dues account with Core (`locked_snapshot`, `save_and_sync`) rather
 than through the ORM's loading and unit of work.
 
-Round trips cost more than either under load, so on PostgreSQL a paid event is six
+Round trips cost more than either under load, so on PostgreSQL a paid event is three
 statements: the event row with the account's lock (`record_and_lock`); the account's
 state, the member's status and the invoice with its pool's month (`paid_invoice_upsert`
-with `carried_state`); and the ledger's four. A test pins the count.
+with `carried_state`); and the booking (`market.ledger.one_statement`). A test pins the
+count. Those three go straight to the driver's cursor (`market.driver.OnDriver`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detache
 from sqlalchemy.orm.util import identity_key
 
 from market.billing.models import DuesAccount, DuesInvoice, StripeEvent
+from market.driver import OnDriver
 from market.ledger.models import Account, LedgerTransaction, Posting
 from market.members.models import Member
 
@@ -105,7 +107,7 @@ def _event_then_account() -> Select:  # type: ignore[type-arg]
     return select(inserted, *acc.c).select_from(one.outerjoin(acc, true()))
 
 
-EVENT_THEN_ACCOUNT = _event_then_account()
+EVENT_THEN_ACCOUNT = OnDriver(_event_then_account())
 
 
 @cache
@@ -142,7 +144,7 @@ INVOICE_MONTH = (
 
 
 @cache
-def paid_invoice_upsert(dialect: str, with_state: bool = False) -> Insert:
+def paid_invoice_upsert(dialect: str, with_state: bool = False) -> OnDriver:
     """Record a paid invoice, RETURNING the month whose pool it feeds: one round trip.
 
     An invoice already paid keeps its month. Otherwise the month is :m0 (the one it pays
@@ -182,7 +184,7 @@ def paid_invoice_upsert(dialect: str, with_state: bool = False) -> Insert:
     )
     if with_state:
         stmt = stmt.add_cte(_SAVE_STATE.cte("saved")).add_cte(MEMBER_STATUS.cte("synced"))
-    return stmt.returning(cols.month)  # type: ignore[no-any-return]
+    return OnDriver(stmt.returning(cols.month))
 
 
 ACCOUNT_BY_CUSTOMER = select(DuesAccount).where(DuesAccount.customer_id == bindparam("customer_id"))
@@ -244,8 +246,8 @@ def record_and_lock(session: Session, params: dict[str, object]) -> tuple[bool, 
 
     Returns whether the event was new and, if so, the account (as `locked_snapshot`).
     """
-    row = session.connection().execute(EVENT_THEN_ACCOUNT, params).one()
-    fields = row._asdict()
+    fields = EVENT_THEN_ACCOUNT.row(session.connection(), params)
+    assert fields is not None, "the statement returns one row"
     inserted = fields.pop("inserted") is not None
     if not inserted or fields["id"] is None:
         return inserted, None

@@ -30,17 +30,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import Connection, text
+
+from market.driver import OnDriver
 
 SLOTS = 16  # slot rows per account (AccountSlot): bookings at once rarely share one
 
 
 @lru_cache(maxsize=64)
-def _statement(count: int) -> TextClause:
+def _statement(count: int) -> OnDriver:
     codes = ", ".join(f":c{i}" for i in range(count))
     change = " ".join(f"WHEN :c{i} THEN CAST(:d{i} AS BIGINT)" for i in range(count))
-    return text(
-        f"""
+    return OnDriver(
+        text(
+            f"""
         WITH txn AS (
             INSERT INTO ledger_txn ("key", kind, memo, occurred_at, period, created_at)
             VALUES (:key, :kind, :memo, :occurred_at, :period, :created_at)
@@ -67,6 +70,7 @@ def _statement(count: int) -> TextClause:
         SELECT (SELECT id FROM txn) AS txn_id, (SELECT ok FROM ready) AS ok,
                (SELECT array_agg(id) FROM moved) AS moved, (SELECT count(*) FROM posted) AS posted
         """
+        )
     )
 
 
@@ -90,9 +94,10 @@ def book(
         {k: v for k, v in txn.items() if k not in ("occurred_at", "created_at")},
         currency=currency,
     )
-    row = conn.execute(_statement(len(codes)), params).one()
-    if row.txn_id is None or not row.ok:
-        return row.txn_id, False, []
-    moved = list(row.moved or [])
-    assert len(moved) == row.posted == len(codes), "a booking wrote only part of itself"
-    return row.txn_id, True, moved
+    row = _statement(len(codes)).row(conn, params)
+    assert row is not None, "the booking's statement returns one row"
+    if row["txn_id"] is None or not row["ok"]:
+        return row["txn_id"], False, []
+    moved = list(row["moved"] or [])
+    assert len(moved) == row["posted"] == len(codes), "a booking wrote only part of itself"
+    return row["txn_id"], True, moved
