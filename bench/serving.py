@@ -85,6 +85,9 @@ def gunicorn(
         "DATABASE_URL": database_url,
         "SECRET_KEY": "not-secret-local-server",
         "INSECURE_COOKIES": "1",  # plain HTTP on localhost
+        # Benchmarks measure the steady state: production's worker recycling (every ~2,000
+        # requests, gunicorn.conf.py) restarted workers mid-run and made the last batches slow.
+        "WEB_MAX_REQUESTS": "0",
         **(env or {}),
     }
     proc = subprocess.Popen(
