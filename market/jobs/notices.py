@@ -3,7 +3,8 @@ ending tomorrow.
 
 Each run looks at the state of things, not at what happened since the last run, and every
 notice is keyed by its event (see `market.notifications.events`): running it every few
-minutes, on several hosts, or after a long outage tells each member once per event.
+minutes, on several hosts, or after a long outage tells each member once per event. The
+audiences go to the notices as queries, so a run with nothing new loads no member.
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ def round_notices(session: Session, now: datetime) -> int:
     for rnd in list(open_rounds):
         voters = select(Member).where(Member.id.in_(_voters(rnd)), good_standing(now))
         if rnd.status == RoundStatus.OPEN and now < rnd.closes_at:
-            told += vote_opened(session, _vote(rnd), session.scalars(voters.order_by(Member.id)))
+            told += vote_opened(session, _vote(rnd), voters.order_by(Member.id))
             if rnd.closes_at - now <= AHEAD:
                 voted = exists().where(Ballot.round_id == rnd.id, Ballot.member_id == Member.id)
-                waiting = session.scalars(voters.where(~voted).order_by(Member.id))
+                waiting = voters.where(~voted).order_by(Member.id)
                 told += vote_closing(session, _vote(rnd), waiting)
     recent = session.scalars(
         select(Round).where(
@@ -54,7 +55,7 @@ def round_notices(session: Session, now: datetime) -> int:
     )
     for rnd in list(recent):
         members = select(Member).where(good_standing(now)).order_by(Member.id)
-        told += vote_published(session, _vote(rnd), session.scalars(members))
+        told += vote_published(session, _vote(rnd), members)
     return told
 
 
@@ -70,18 +71,18 @@ def deal_ballot_notices(session: Session, now: datetime) -> int:
     for ballot in session.scalars(select(DealBallot).where(DealBallot.status == "open")).all():
         if now >= ballot.closes_at:
             continue
-        told += vote_opened(session, _deal_vote(ballot), session.scalars(members))
+        told += vote_opened(session, _deal_vote(ballot), members)
         if ballot.closes_at - now <= AHEAD:
             voted = exists().where(
                 DealBallotVote.ballot_id == ballot.id, DealBallotVote.member_id == Member.id
             )
-            waiting = session.scalars(members.where(~voted))
+            waiting = members.where(~voted)
             told += vote_closing(session, _deal_vote(ballot), waiting)
     recent = select(DealBallot).where(
         DealBallot.status == "published", DealBallot.closed_at >= now - PUBLISHED_RECENTLY
     )
     for ballot in session.scalars(recent).all():
-        told += vote_published(session, _deal_vote(ballot), session.scalars(members))
+        told += vote_published(session, _deal_vote(ballot), members)
     return told
 
 

@@ -1,7 +1,8 @@
 """Notices about votes (a budget round, a deal ballot): opened, closing tomorrow, published.
 
 Any package that runs a vote calls these with a `Vote`; each notice is keyed by the vote
-and the event, so a job that calls them every few minutes tells each member once.
+and the event, so a job that calls them every few minutes tells each member once. Pass the
+audience as a query (`select(Member)…`): only members not yet told are loaded.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from market.members.models import Member
 from market.notifications.services import notify_many
+
+Audience = Iterable[Member] | Select[Member]
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class Vote:
     closes_at: datetime
 
 
-def vote_opened(session: Session, vote: Vote, members: Iterable[Member]) -> int:
+def vote_opened(session: Session, vote: Vote, members: Audience) -> int:
     """Tell members a vote opened (once each); how many were told now."""
     when = f"{vote.closes_at:%d %b %Y %H:%M} UTC"
     made = notify_many(
@@ -41,7 +45,7 @@ def vote_opened(session: Session, vote: Vote, members: Iterable[Member]) -> int:
     return len(made)
 
 
-def vote_closing(session: Session, vote: Vote, not_voted: Iterable[Member]) -> int:
+def vote_closing(session: Session, vote: Vote, not_voted: Audience) -> int:
     """Remind members who have not voted that the vote closes within a day (once each)."""
     when = f"{vote.closes_at:%d %b %Y %H:%M} UTC"
     made = notify_many(
@@ -56,7 +60,7 @@ def vote_closing(session: Session, vote: Vote, not_voted: Iterable[Member]) -> i
     return len(made)
 
 
-def vote_published(session: Session, vote: Vote, members: Iterable[Member]) -> int:
+def vote_published(session: Session, vote: Vote, members: Audience) -> int:
     """Tell members a vote's outcome is published (once each)."""
     made = notify_many(
         session,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -121,7 +121,7 @@ def notify(
 
 def notify_many(
     session: Session,
-    members: Iterable[Member],
+    members: Iterable[Member] | Select[Member],
     kind: str,
     subject: str,
     body: str,
@@ -137,17 +137,23 @@ def notify_many(
     `event_key`, each member is told about that event once, however often this runs. The
     inbox item is always written (hidden when the member turned the kind off in the inbox)
     so the key holds; the email goes out now, waits for the daily digest, or not at all.
+
+    `members` may be a query (`select(Member)…`): with an `event_key` the database leaves
+    out those told already, so a job that runs every few minutes over a large co-op loads
+    nobody when nothing is new.
     """
     base = _base_url(base_url)
-    listed = list(members)
     args = (kind, subject, body, link, quote, base, event_key)
     if event_key is None:
-        return _add(session, listed, *args)
+        listed = session.scalars(members) if isinstance(members, Select) else members
+        return _add(session, list(listed), *args)
+    if not isinstance(members, Select):
+        members = list(members)  # an iterator is read once, and may be needed twice
     try:
         with session.begin_nested():  # a concurrent run may tell some of them first
-            return _add(session, _not_yet_told(session, listed, event_key), *args)
+            return _add(session, _not_yet_told(session, members, event_key), *args)
     except IntegrityError:
-        return _add(session, _not_yet_told(session, listed, event_key), *args)
+        return _add(session, _not_yet_told(session, members, event_key), *args)
 
 
 def _add(
@@ -207,13 +213,20 @@ def queue_email(session: Session, to_email: str, subject: str, body: str) -> Out
     return message
 
 
-def _not_yet_told(session: Session, members: list[Member], event_key: str | None) -> list[Member]:
-    if event_key is None:
-        return members
-    told = set(
+def _not_yet_told(
+    session: Session, members: list[Member] | Select[Member], event_key: str
+) -> list[Member]:
+    if isinstance(members, Select):
+        told = select(Notification.id).where(
+            Notification.member_id == Member.id, Notification.event_key == event_key
+        )
+        return list(session.scalars(members.where(~told.exists())))
+    if not members:
+        return []
+    told_ids = set(
         session.scalars(select(Notification.member_id).where(Notification.event_key == event_key))
     )
-    return [m for m in members if m.id not in told]
+    return [m for m in members if m.id not in told_ids]
 
 
 def preferences_for(

@@ -106,7 +106,7 @@ def _notify_new(session: Session, proposal: Proposal, author: Member, now: datet
     members = select(Member).where(good_standing(now), Member.id != author.id).order_by(Member.id)
     notify_many(
         session,
-        session.scalars(members),
+        members,
         "proposal.new",
         "A new proposal is open",
         f"A new proposal is open for positions until {proposal.closes_at:%d %b %Y %H:%M} UTC.",

@@ -177,7 +177,7 @@ def _announce(session: Session, spend: ReserveSpend, outcome: str) -> None:
     took_part = select(Position.member_id).where(Position.proposal_id == spend.proposal_id)
     proposal = session.get(Proposal, spend.proposal_id)
     author_id = proposal.author_id if proposal is not None else None
-    members = session.scalars(
+    members = (
         select(Member)
         .where(or_(Member.id.in_(took_part), Member.id == author_id))
         .order_by(Member.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from allocation.models import Round, RoundStatus
@@ -63,6 +63,38 @@ def test_round_notices_once_per_member_per_event(session: Session) -> None:
         select(Notification).where(Notification.kind == "vote.published").limit(1)
     ).one()
     assert note.link == f"/rounds/{rnd.id}/results"
+
+
+def test_a_run_with_nothing_new_loads_no_member(session: Session) -> None:
+    # Every few minutes, over every member in good standing: told already means not loaded.
+    now = utcnow()
+    for _ in range(6):
+        make_member(session)
+    published, _ = open_round(session, now=now - timedelta(days=32))
+    session.execute(
+        update(Round)
+        .where(Round.id == published.id)
+        .values(status=RoundStatus.PUBLISHED.value, published_at=now)
+    )
+    rnd, _channels = open_round(session, now=now)
+    closing = rnd.closes_at - timedelta(hours=20)
+    assert run_notices(session, closing).startswith("Told ")
+    told = session.scalar(select(func.count()).select_from(Notification))
+    assert told and told >= 3 * 6  # opened, closing and published, to each of them
+    session.expunge_all()  # so a member a query returns is built again, and counted
+    loaded: list[int] = []
+
+    def count(member: Member, _context: object) -> None:
+        loaded.append(member.id)
+
+    event.listen(Member, "load", count)
+    try:
+        line = run_notices(session, closing + timedelta(minutes=5))
+    finally:
+        event.remove(Member, "load", count)
+    assert line.startswith("Told 0 member(s) about rounds")
+    assert loaded == []
+    assert session.scalar(select(func.count()).select_from(Notification)) == told
 
 
 def test_vote_notices_follow_preferences(session: Session) -> None:
