@@ -43,6 +43,8 @@ class JobRun(Base):
     # A job's one argument (a round or deal id), or None.
     target_id: Mapped[int | None] = mapped_column(Integer, default=None)
     trigger: Mapped[str] = mapped_column(String(16), default="schedule")
+    # The request that asked for the run (X-Request-ID): a resend still logs under it.
+    request_id: Mapped[str | None] = mapped_column(String(64), default=None)
     status: Mapped[str] = mapped_column(String(12), default=RunStatus.QUEUED.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # The worker's claim: a second worker skips the run while the lease lives.

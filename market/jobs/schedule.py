@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from market import trace
 from market.clock import utcnow
 from market.jobs.definitions import JOBS
 from market.jobs.models import JobRun, RunStatus
@@ -82,6 +83,7 @@ def request_run(session: Session, job: str, target: int | None, now: datetime) -
     assert run_id is not None
     run = session.get(JobRun, run_id)
     assert run is not None
+    run.request_id = trace.current_request_id()  # a resend of the run still names it
     return run
 
 
@@ -112,10 +114,11 @@ def tick(app: Flask, now: datetime | None = None) -> Tick:
         enqueue(app, job_name, run_id, travel)
     with db.transaction() as session:
         lost = session.execute(
-            select(JobRun.id, JobRun.job).where(JobRun.id.in_(result.resent))
+            select(JobRun.id, JobRun.job, JobRun.request_id).where(JobRun.id.in_(result.resent))
         ).all()
-    for run_id, job_name in lost:
-        enqueue(app, job_name, run_id, travel)
+    for run_id, job_name, request_id in lost:
+        with trace.bound_request_id(request_id):  # the request that asked for it, if any
+            enqueue(app, job_name, run_id, travel)
     return result
 
 

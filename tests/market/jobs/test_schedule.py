@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from allocation import rounds
 from allocation.models import Round
+from market import trace
 from market.clock import month_start, next_period, period_of
 from market.db import utcnow
 from market.jobs import definitions, schedule
@@ -146,6 +148,22 @@ def test_a_run_whose_message_was_lost_is_sent_again_once(app: Flask, session: Se
     assert schedule.tick(app, later).resent == []
     [run] = [r for r in _runs(session, "dues.replay") if r.id == run_id]
     assert run.status == "succeeded" and run.attempts == 1
+
+
+def test_a_run_sent_again_logs_under_the_request_that_asked_for_it(
+    app: Flask, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = utcnow()
+    with trace.bound_request_id("req-lost-9"):  # an admin's "run now" whose message is lost
+        run_id = schedule.request_run(session, "dues.replay", None, now).id
+    session.commit()
+    later = now + schedule.RESEND_AFTER + timedelta(minutes=1)
+    with caplog.at_level(logging.INFO, logger="softcoop.jobs"):
+        assert schedule.tick(app, later).resent == [run_id]
+    lines = [r for r in caplog.records if getattr(r, "fields", {}).get("run_id") == run_id]
+    assert [r.getMessage() for r in lines] == ["job started", "job succeeded"]
+    assert {r.fields["request_id"] for r in lines} == {"req-lost-9"}  # type: ignore[attr-defined]
+    assert trace.current_request_id() is None  # the tick's own context is left as it was
 
 
 def test_a_close_whose_worker_died_midway_resumes_once(app: Flask, session: Session) -> None:
