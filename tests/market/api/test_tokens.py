@@ -128,6 +128,44 @@ def test_rate_limited_per_token(make_app: Callable[..., Flask], session: Session
     assert client.get("/api/v1/me", headers=bearer(second)).status_code == 200
 
 
+def test_one_budget_per_token_across_operations(
+    make_app: Callable[..., Flask], session: Session
+) -> None:
+    # Each operation counted apart would give a token one budget per operation.
+    app = make_app(API_RATE_LIMIT="3 per minute")
+    token = make_token(session, make_member(session), "read")
+    client = app.test_client()
+    paths = ["/api/v1/me", "/api/v1/me", "/api/v1/me/claims", "/api/v1/me/claims", "/api/v1/rounds"]
+    codes = [client.get(path, headers=bearer(token)).status_code for path in paths]
+    assert codes == [200, 200, 200, 429, 429]
+
+
+def test_made_up_tokens_share_one_budget_per_address(
+    make_app: Callable[..., Flask], session: Session
+) -> None:
+    # Each made-up token is a key of its own for the per-token budget: without a budget of
+    # refusals per address, one address could try tokens without end.
+    app = make_app(API_BAD_TOKEN_RATE_LIMIT="3 per minute")
+    member = make_member(session)
+    good = make_token(session, member, "read")
+    client = app.test_client()
+    made_up = [f"sc_{'x' * 42}{i}" for i in range(4)]
+    codes = [client.get("/api/v1/me", headers=bearer(t)).status_code for t in made_up]
+    assert codes == [401, 401, 401, 429]
+    forged = client.get("/api/v1/vendor/deal", headers=bearer("forged-link"))
+    assert forged.status_code == 429 and forged.mimetype == "application/problem+json"
+
+    # A good token's requests are not refusals, and another address has its own budget.
+    def me(token: str, address: str) -> int:
+        answer = client.get(
+            "/api/v1/me", headers=bearer(token), environ_base={"REMOTE_ADDR": address}
+        )
+        return answer.status_code
+
+    assert [me(good, "198.51.100.7") for _ in range(5)] == [200] * 5
+    assert me(made_up[0], "198.51.100.7") == 401
+
+
 def test_too_many_live_tokens_refused(session: Session) -> None:
     member: Member = make_member(session)
     for _ in range(tokens.MAX_LIVE):
