@@ -65,9 +65,9 @@ def from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WANT_RATE_LIMIT": env.get("WANT_RATE_LIMIT", "20 per hour"),
         "PROPOSAL_RATE_LIMIT": env.get("PROPOSAL_RATE_LIMIT", "10 per hour"),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "300 per minute"),
-        # Refused API tokens (unknown, expired, a forged vendor link) per client address:
-        # each made-up token would otherwise start a budget of its own.
-        "API_BAD_TOKEN_RATE_LIMIT": env.get("API_BAD_TOKEN_RATE_LIMIT", "30 per minute"),
+        # Refused tokens (API tokens, vendor links, on the API and the vendor pages) per
+        # client address: each made-up token would otherwise start a budget of its own.
+        "BAD_TOKEN_RATE_LIMIT": env.get("BAD_TOKEN_RATE_LIMIT", "30 per minute"),
         "SESSION_DAYS": _int(env, "SESSION_DAYS", 30),
         "CURRENCY": env.get("CURRENCY", "usd").lower(),
         "MONTHLY_FEE_CENTS": _int(env, "MONTHLY_FEE_CENTS", 500),

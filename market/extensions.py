@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Response, current_app
+from flask import Blueprint, Response, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -64,3 +64,33 @@ def throttle(
         deduct_when=deduct_when,
         scope=setting,
     )
+
+
+def address() -> str:
+    """Rate-limit key: the client's address."""
+    return f"addr:{get_remote_address() or 'unknown'}"
+
+
+def refuse_token() -> None:
+    """Mark this request's token (an API token, a vendor link) as refused: see `token_budget`."""
+    g.token_refused = True
+
+
+def _token_refused(_response: Response) -> bool:
+    return bool(g.get("token_refused"))
+
+
+def token_budget(bp: Blueprint) -> None:
+    """Refused tokens spend one budget per address (BAD_TOKEN_RATE_LIMIT) on these routes.
+
+    A budget per token cannot stop guessing, each made-up token being a key of its own: one
+    address could try tokens, each a database look-up, without end. Once the budget is
+    spent, that address waits, good token or not. One count for every blueprint given it.
+    """
+    limiter.shared_limit(
+        lambda: str(current_app.config["BAD_TOKEN_RATE_LIMIT"]),
+        "BAD_TOKEN_RATE_LIMIT",
+        key_func=address,
+        deduct_when=_token_refused,
+        error_message="Too many refused tokens from your address. Please wait and try again.",
+    )(bp)

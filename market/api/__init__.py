@@ -30,7 +30,7 @@ from market.api import (
 from market.api.schemas.base import Problem
 from market.auth import api_scope, register_api_guard
 from market.bounds import INT_MAX
-from market.extensions import csrf, limiter
+from market.extensions import csrf, limiter, token_budget
 
 PREFIX = "/api/v1"
 SECURITY_SCHEME = "token"
@@ -73,23 +73,14 @@ def _rate() -> str:
     return str(current_app.config.get("API_RATE_LIMIT", "300 per minute"))
 
 
-def _bad_token_rate() -> str:
-    return str(current_app.config.get("API_BAD_TOKEN_RATE_LIMIT", "30 per minute"))
-
-
 # Once, at import: the limiter and the CSRF guard are process-wide, the blueprints too.
-# Two budgets: requests per token (per address without one), and refused tokens per address.
+# Two budgets: requests per token (per address without one), refused tokens per address.
 for _bp in [*BLUEPRINTS, docs_bp]:
     csrf.exempt(_bp)
     # Shared limits: one count across every operation (a per-route limit would give each
     # operation a budget of its own).
     limiter.shared_limit(_rate, "API_RATE_LIMIT", key_func=tokens.rate_key)(_bp)
-    limiter.shared_limit(
-        _bad_token_rate,
-        "API_BAD_TOKEN_RATE_LIMIT",
-        key_func=tokens.address_key,
-        deduct_when=tokens.token_refused,
-    )(_bp)
+    token_budget(_bp)
 
 
 def _path_of(rule: str) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 from typing import cast
 
-from flask import Response, g, request
+from flask import g, request
 from flask.typing import ResponseReturnValue
-from flask_limiter.util import get_remote_address
 
 from market.api.problems import INSUFFICIENT_SCOPE, INVALID_TOKEN, ApiProblem
 from market.bounds import INT_MAX
+from market.extensions import address, refuse_token
 from market.members import tokens
 from market.members.models import ApiToken, Member
 from market.webdb import get_session
@@ -53,7 +53,7 @@ def check(view: object) -> ResponseReturnValue | None:
         raise _unauthorized("Send a personal access token: Authorization: Bearer sc_…")
     found = tokens.resolve(get_session(), secret)
     if found is None:
-        g.api_token_refused = True
+        refuse_token()
         raise _unauthorized("That token is unknown, expired or revoked.", INVALID_TOKEN)
     token, member = found
     scope = tokens.effective_scope(token, member)
@@ -79,7 +79,7 @@ def _open_vendor_link(secret: str | None) -> None:
         g.vendor_deal, g.vendor_link = links.resolve(get_session(), secret)
     except NotFound:
         # Forged, expired, revoked: a bare 404, as on the page (nothing says a deal exists).
-        g.api_token_refused = True
+        refuse_token()
         raise ApiProblem(404, "No such deal.") from None
 
 
@@ -98,21 +98,7 @@ def rate_key() -> str:
     secret = bearer()
     if secret:
         return "token:" + hashlib.sha256(secret.encode()).hexdigest()[:24]
-    return address_key()
-
-
-def address_key() -> str:
-    """Rate-limit key: the client's address."""
-    return "addr:" + (get_remote_address() or "unknown")
-
-
-def token_refused(_response: Response) -> bool:
-    """Whether this request's token was refused (it counts against its address's budget).
-
-    Without this budget every made-up token would be a fresh key of `rate_key`, so one
-    address could try tokens (and cost a database look-up each) without limit.
-    """
-    return bool(g.get("api_token_refused"))
+    return address()
 
 
 def member_key() -> str:

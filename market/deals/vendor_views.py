@@ -18,15 +18,18 @@ from market.deals.read import deal_view, offer_view
 from market.deals.states import Actor, Status, allowed
 from market.deals.tiers import TierError
 from market.errors import DomainError, NotFound
+from market.extensions import refuse_token, token_budget
 from market.webdb import get_session
 
 bp = Blueprint("vendor_deals", __name__, url_prefix="/vendor")
+token_budget(bp)
 
 
 def _open(token: str) -> tuple[Deal, VendorLink]:
     try:
         return links.resolve(get_session(), token)
     except NotFound:
+        refuse_token()  # forged links spend the address's budget (token_budget below)
         abort(404)
 
 

@@ -33,7 +33,7 @@ class World:
 @pytest.fixture
 def world(make_app: Any, session: Session) -> World:
     """A small co-op: products, an open round, a funded pool, a member and an admin."""
-    app = make_app(API_RATE_LIMIT="100000 per minute", API_BAD_TOKEN_RATE_LIMIT="100000 per minute")
+    app = make_app(API_RATE_LIMIT="100000 per minute", BAD_TOKEN_RATE_LIMIT="100000 per minute")
     member, admin = make_member(session), make_member(session, admin=True)
     open_round(session, admin=admin, channels=2)
     for i in range(3):

@@ -144,16 +144,21 @@ def test_made_up_tokens_share_one_budget_per_address(
     make_app: Callable[..., Flask], session: Session
 ) -> None:
     # Each made-up token is a key of its own for the per-token budget: without a budget of
-    # refusals per address, one address could try tokens without end.
-    app = make_app(API_BAD_TOKEN_RATE_LIMIT="3 per minute")
+    # refusals per address (API tokens and vendor links alike), one address could try
+    # tokens without end.
+    app = make_app(BAD_TOKEN_RATE_LIMIT="3 per minute")
     member = make_member(session)
     good = make_token(session, member, "read")
     client = app.test_client()
     made_up = [f"sc_{'x' * 42}{i}" for i in range(4)]
-    codes = [client.get("/api/v1/me", headers=bearer(t)).status_code for t in made_up]
-    assert codes == [401, 401, 401, 429]
+    codes = [client.get("/api/v1/me", headers=bearer(t)).status_code for t in made_up[:2]]
+    # A forged vendor link on the page is a refusal of the same budget: one per address.
+    codes.append(client.get("/vendor/deals/forged-link").status_code)
+    codes.append(client.get("/api/v1/me", headers=bearer(made_up[2])).status_code)
+    assert codes == [401, 401, 404, 429]
     forged = client.get("/api/v1/vendor/deal", headers=bearer("forged-link"))
     assert forged.status_code == 429 and forged.mimetype == "application/problem+json"
+    assert client.get("/vendor/deals/another-forged-link").status_code == 429
 
     # A good token's requests are not refusals, and another address has its own budget.
     def me(token: str, address: str) -> int:
