@@ -18,11 +18,16 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 F = TypeVar("F", bound=Callable[..., object])
 
 
+def address() -> str:
+    """Rate-limit key: the client's address."""
+    return f"addr:{get_remote_address() or 'unknown'}"
+
+
 def member_or_address() -> str:
     """Rate-limit key: the logged-in member, else the client's address."""
     if current_user.is_authenticated:
         return f"member:{current_user.id}"
-    return f"addr:{get_remote_address()}"
+    return address()
 
 
 def refused(response: Response) -> bool:
@@ -64,11 +69,6 @@ def throttle(
         deduct_when=deduct_when,
         scope=setting,
     )
-
-
-def address() -> str:
-    """Rate-limit key: the client's address."""
-    return f"addr:{get_remote_address() or 'unknown'}"
 
 
 def refuse_token() -> None:

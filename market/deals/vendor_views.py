@@ -29,7 +29,7 @@ def _open(token: str) -> tuple[Deal, VendorLink]:
     try:
         return links.resolve(get_session(), token)
     except NotFound:
-        refuse_token()  # forged links spend the address's budget (token_budget below)
+        refuse_token()  # a forged link spends its address's budget (token_budget above)
         abort(404)
 
 

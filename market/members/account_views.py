@@ -11,10 +11,10 @@ from flask_wtf import FlaskForm
 from market.auth import current_member, public
 from market.clock import utcnow
 from market.errors import DomainError
-from market.extensions import throttle
+from market.extensions import address, throttle
 from market.members import account, recovery
 from market.members.forms import DeleteAccountForm, ForgotForm, ResetForm
-from market.members.views import _address_key, _end_here, _link, bp
+from market.members.views import _end_here, _link, bp
 from market.webdb import get_session
 
 
@@ -58,7 +58,7 @@ def confirm_email(token: str) -> ResponseReturnValue:
 @throttle(
     "PASSWORD_RATE_LIMIT",
     "Too many reset requests. Please wait and try again.",
-    key_func=_address_key,
+    key_func=address,
 )
 def forgot_password() -> ResponseReturnValue:
     form = ForgotForm()
@@ -84,9 +84,7 @@ def forgot_password() -> ResponseReturnValue:
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @public
-@throttle(
-    "PASSWORD_RATE_LIMIT", "Too many attempts. Please wait and try again.", key_func=_address_key
-)
+@throttle("PASSWORD_RATE_LIMIT", "Too many attempts. Please wait and try again.", key_func=address)
 def reset_password(token: str) -> ResponseReturnValue:
     secret: str = current_app.secret_key  # type: ignore[assignment]
     recovery.check_reset(get_session(), secret, token, utcnow())  # a spent link: 400 at once

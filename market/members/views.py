@@ -23,7 +23,7 @@ from flask_wtf import FlaskForm
 
 from market.auth import admin_blueprint, current_member, public
 from market.errors import DomainError
-from market.extensions import refused, throttle
+from market.extensions import address, refused, throttle
 from market.members import recovery, services, sessions, tokens
 from market.members.forms import (
     LoginForm,
@@ -86,10 +86,6 @@ def signup() -> ResponseReturnValue:
     return render_template("members/signup.html", form=form), status
 
 
-def _address_key() -> str:
-    return "addr:" + (request.remote_addr or "unknown")
-
-
 def _account_key() -> str:
     """The account a login names (normalised as sign-up does), whatever address it comes from."""
     raw = str(request.form.get("email", ""))[:254]
@@ -115,7 +111,7 @@ def start_session(member: Member, remember: bool = False) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@throttle("LOGIN_RATE_LIMIT", TOO_MANY, key_func=_address_key, deduct_when=refused)
+@throttle("LOGIN_RATE_LIMIT", TOO_MANY, key_func=address, deduct_when=refused)
 @throttle("LOGIN_ACCOUNT_RATE_LIMIT", TOO_MANY, key_func=_account_key, deduct_when=refused)
 def login() -> ResponseReturnValue:
     form = LoginForm()

@@ -7,17 +7,12 @@ audience as a query (`select(Member)…`): only members not yet told are loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from market.members.models import Member
-from market.notifications.services import notify_many
-
-Audience = Iterable[Member] | Select[Member]
+from market.notifications.services import Audience, notify_many
 
 
 @dataclass(frozen=True)

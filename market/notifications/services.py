@@ -32,6 +32,8 @@ from market.notifications.models import (
 )
 
 INBOX_PAGE = 100
+# Whom to tell: members, or a query of them (the database then leaves out those told).
+Audience = Iterable[Member] | Select[Member]
 
 
 def _base_url(given: str | None) -> str:
@@ -121,7 +123,7 @@ def notify(
 
 def notify_many(
     session: Session,
-    members: Iterable[Member] | Select[Member],
+    members: Audience,
     kind: str,
     subject: str,
     body: str,
