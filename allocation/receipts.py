@@ -24,6 +24,7 @@ class Found:
 
     line_number: int | None
     line: str
+    block: str = ""  # the chain hash of the row's block (files of version 2; v1 rows hold it)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,10 @@ def find_receipt(db: Database, session: Session, rnd: Round, receipt: str) -> Fo
             return None
     end = data.find(b"\n", at)
     line = data[at : end if end >= 0 else len(data)].decode()
-    return Found(chunk.first_line + data.count(b"\n", 0, at), line)
+    # A block never straddles two chunks: its `block,<hash>` line follows in this one.
+    mark = data.find(b"\nblock,", at)
+    block = data[mark + 7 : mark + 71].decode() if mark >= 0 else ""
+    return Found(chunk.first_line + data.count(b"\n", 0, at), line, block)
 
 
 def my_receipts(db: Database, session: Session, member_id: int) -> list[MyReceipt]:

@@ -20,7 +20,12 @@ import numpy as np
 from allocation.histogram import counts_from_arrays, outcome, weighted_histogram
 
 MAGIC = "softcoop-audit"
-VERSION = "1"
+# The format a close writes: version 2 chains blocks of rows (a `block,<hash>` line after
+# every BLOCK_ROWS rows, the last block shorter); version 1, written until then, carries a
+# chain hash on every row. Both are read.
+VERSION = "2"
+VERSIONS = ("1", "2")
+BLOCK_ROWS = 1000
 BASIS_POINTS = 10_000
 
 
@@ -43,14 +48,21 @@ def chain_start(header_lines: Iterable[str]) -> str:
 
 
 def chain_next(prev: str, row: str) -> str:
-    """Each ballot row's chain hash = sha256(previous chain hash + newline + row)."""
+    """Version 1: each ballot row's chain hash = sha256(previous chain hash + newline + row)."""
     return hashlib.sha256(f"{prev}\n{row}".encode()).hexdigest()
+
+
+def chain_block(prev: str, rows: list[str]) -> str:
+    """Version 2: each block's chain hash = sha256(previous chain hash + newline + the
+    block's rows, a newline between rows)."""
+    return hashlib.sha256(f"{prev}\n{chr(10).join(rows)}".encode()).hexdigest()
 
 
 @dataclass
 class AuditFile:
     """What an audit file says: the round, the published outcome and the ballots."""
 
+    version: str = VERSION
     round_id: int = 0
     period: str = ""
     rule: str = ""
@@ -78,8 +90,9 @@ def _header(lines: Iterator[str]) -> tuple[AuditFile, list[str]]:
         rec = next(csv.reader([line]))
         key = rec[0]
         if key == MAGIC:
-            if rec[1:] != [VERSION]:
+            if len(rec) != 2 or rec[1] not in VERSIONS:
                 raise AuditFileError(f"unsupported audit file version {rec[1:]}")
+            audit.version = rec[1]
         elif key in {"round", "ballots", "pool_cents"}:
             setattr(audit, {"round": "round_id"}.get(key, key), int(rec[1]))
         elif key in {"period", "rule", "currency"}:
@@ -107,34 +120,61 @@ def _read(lines: Iterator[str]) -> AuditFile:
     audit, header = _header(lines)
     prev = chain_start(header)
     index = {cid: j for j, cid in enumerate(audit.channel_ids)}
-    count = 0
+    block: list[str] = []  # version 2: the rows since the last block line
     for number, line in enumerate(lines, start=len(header) + 1):
         line = line.rstrip("\r\n")
         if line.startswith("end,"):
             audit.head = line.split(",")[1]
             break
-        row, _, chain = line.rpartition(",")
-        prev = chain_next(prev, row)
-        if chain != prev:
-            raise AuditFileError(f"line {number}: the hash chain breaks here")
-        _receipt, weight, split = row.split(",")
-        shares = audit.shares_by_weight[int(weight)]
-        total = 0
-        for pair in split.split():
-            cid, _, bp = pair.partition(":")
-            if int(cid) not in index or not 0 < int(bp) <= BASIS_POINTS:
-                raise AuditFileError(f"line {number}: bad share {pair!r}")
-            shares.append((index[int(cid)], int(bp)))
-            total += int(bp)
-        if total != BASIS_POINTS:
-            raise AuditFileError(f"line {number}: the split sums to {total}, not 10000")
-        audit.ballots_by_weight[int(weight)] += 1
-        count += 1
+        if audit.version == "1":
+            row, _, chain = line.rpartition(",")
+            prev = chain_next(prev, row)
+            if chain != prev:
+                raise AuditFileError(f"line {number}: the hash chain breaks here")
+        elif line.startswith("block,"):
+            if not block:
+                raise AuditFileError(f"line {number}: a block with no rows")
+            prev = chain_block(prev, block)
+            if line[len("block,") :] != prev:
+                raise AuditFileError(f"line {number}: the hash chain breaks at this block")
+            for at, row in enumerate(block, start=number - len(block)):  # rows once chained
+                _count(audit, index, at, row)
+            block = []
+            continue
+        else:
+            block.append(line)
+            continue
+        _count(audit, index, number, row)
+    if block:
+        raise AuditFileError(f"{len(block)} rows after the last block line")
     if audit.head != prev:
         raise AuditFileError("the final hash does not match the chain")
-    if count != audit.ballots:
-        raise AuditFileError(f"the file says {audit.ballots} ballots but holds {count}")
+    if sum(audit.ballots_by_weight.values()) != audit.ballots:
+        raise AuditFileError(
+            f"the file says {audit.ballots} ballots but holds "
+            f"{sum(audit.ballots_by_weight.values())}"
+        )
     return audit
+
+
+def _count(audit: AuditFile, index: dict[int, int], number: int, row: str) -> None:
+    """Add one ballot row (`receipt,weight,split`) to the audit's shares."""
+    try:
+        _receipt, weight, split = row.split(",")
+        w = int(weight)
+        pairs = [(int(cid), int(bp)) for cid, _, bp in (p.partition(":") for p in split.split())]
+    except ValueError:
+        raise AuditFileError(f"line {number}: not a ballot row") from None
+    shares = audit.shares_by_weight[w]
+    total = 0
+    for cid, bp in pairs:
+        if cid not in index or not 0 < bp <= BASIS_POINTS:
+            raise AuditFileError(f"line {number}: bad share {cid}:{bp}")
+        shares.append((index[cid], bp))
+        total += bp
+    if total != BASIS_POINTS:
+        raise AuditFileError(f"line {number}: the split sums to {total}, not 10000")
+    audit.ballots_by_weight[w] += 1
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@
     python3 softcoop_verify.py FILE.csv --receipt R --ballot B --split 3:5000,4:5000 --salt S
 
 What it checks, using only Python 3.10+'s standard library (no numpy, no checkout of the project):
-1. the hash chain: every ballot row's chain hash, seeded by the header, up to the final hash
-   the results page shows (so no row, weight or published amount changed unnoticed);
+1. the hash chain, seeded by the header, up to the final hash the results page shows (so no
+   row, weight or published amount changed unnoticed): over every block of rows (the
+   `block,<hash>` lines of files since version 2) or every row (version 1);
 2. every split sums to 100 % (10000 basis points) and names only channels on the ballot;
 3. the plain weighted mean of the ballots, apportioned to the cent, beside the published
    amounts: for a round decided by the mean this is a recount; for Independent Markets or
@@ -58,28 +59,52 @@ def read(path: str) -> dict:
                 facts[rec[0]] = rec[1]
         else:
             raise Broken("no ballot columns row: not a softcoop audit file")
+        version = facts.get("softcoop-audit")
+        if version not in ("1", "2"):
+            raise Broken(f"not a softcoop audit file of a version this tool reads: {version}")
         chain = hashlib.sha256("\n".join(header).encode()).hexdigest()
         ids = {cid for cid, _, _ in facts["channels"]}
+        block: list[str] = []  # version 2: rows since the last `block,<hash>` line
         for number, line in enumerate(lines, start=len(header) + 1):
             line = line.rstrip("\r\n")
             if line.startswith("end,"):
                 facts["head"] = line.split(",")[1]
                 break
-            row, _, stated = line.rpartition(",")
-            chain = hashlib.sha256(f"{chain}\n{row}".encode()).hexdigest()
-            if stated != chain:
-                raise Broken(f"line {number}: the hash chain breaks here")
-            receipt, weight, split = row.split(",")
-            shares = {int(c): int(bp) for c, _, bp in (p.partition(":") for p in split.split())}
-            if set(shares) - ids or sum(shares.values()) != BASIS_POINTS:
-                raise Broken(f"line {number}: the split is not 100 % of channels on the ballot")
-            facts["receipts"][receipt] = number
-            facts["rows"].append((int(weight), shares))
+            if version == "1":  # every row carries its chain hash
+                row, _, stated = line.rpartition(",")
+                chain = hashlib.sha256(f"{chain}\n{row}".encode()).hexdigest()
+                if stated != chain:
+                    raise Broken(f"line {number}: the hash chain breaks here")
+                _take(facts, ids, number, row)
+            elif line.startswith("block,"):  # a hash over the block's rows
+                if not block:
+                    raise Broken(f"line {number}: a block with no rows")
+                text = "\n".join(block)
+                chain = hashlib.sha256(f"{chain}\n{text}".encode()).hexdigest()
+                if line[len("block,") :] != chain:
+                    raise Broken(f"line {number}: the hash chain breaks at this block")
+                for at, row in enumerate(block, start=number - len(block)):
+                    _take(facts, ids, at, row)
+                block = []
+            else:
+                block.append(line)
+        if block:
+            raise Broken("ballot rows after the last block line: the file is cut short")
     if facts.get("head") != chain:
         raise Broken("the final hash does not match the chain")
     if int(facts.get("ballots", -1)) != len(facts["rows"]):
         raise Broken("the number of ballot rows differs from the header")
     return facts
+
+
+def _take(facts: dict, ids: set[int], number: int, row: str) -> None:
+    """Count one ballot row, `receipt,weight,split`, found chained on line `number`."""
+    receipt, weight, split = row.split(",")
+    shares = {int(c): int(bp) for c, _, bp in (p.partition(":") for p in split.split())}
+    if set(shares) - ids or sum(shares.values()) != BASIS_POINTS:
+        raise Broken(f"line {number}: the split is not 100 % of channels on the ballot")
+    facts["receipts"][receipt] = number
+    facts["rows"].append((int(weight), shares))
 
 
 def mean_cents(facts: dict) -> list[int]:
@@ -147,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(
         f"Round {facts.get('round')} ({facts.get('period')}), rule {facts.get('rule')}, "
-        f"pool {facts.get('pool_cents')} cents, {len(facts['ballots'])} ballots"
+        f"pool {facts.get('pool_cents')} cents, {len(facts['rows'])} ballots"
     )
     print(f"hash chain: intact, final hash {facts['head']}")
     weights = ", ".join(f"{c} {w / 1000:g}" for c, w in sorted(facts["weights"].items()))

@@ -181,8 +181,8 @@ def _audit_bytes(session: Session, rnd: Round) -> bytes:
     stored = audit.stored_audit(session, rnd)
     if stored is not None:
         return filestore.read_all(session, stored.id)
-    for safe in (True, False):
-        data, head = audit.render_audit(session, rnd, safe)
+    for version, safe in audit.FORMS:
+        data, head = audit.render_audit(session, rnd, safe, version)
         if head == rnd.audit_head:
             return data
     raise ArchiveError(f"round {rnd.id} no longer reproduces its hash")
@@ -304,9 +304,9 @@ def _prove_audits(session: Session, manifest: dict[str, Any], data: dict[str, by
             raise ArchiveError(f"round {rnd.id}'s audit file is missing or not its own")
         # Rebuilt from the imported rows into this database's file store (the files do not
         # travel as table rows), and proved against the archived bytes.
-        for safe in (True, False):
+        for version, safe in audit.FORMS:
             with session.begin_nested() as attempt:
-                head, _rows = audit.write_audit(session, rnd, safe)
+                head, _rows = audit.write_audit(session, rnd, safe, version=version)
                 if head == rnd.audit_head:
                     break
                 attempt.rollback()

@@ -62,9 +62,12 @@ def _round(db: Database, voters: int = 60) -> int:
 
 
 def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of a few rows, so many of them pass through the storing thread."""
+    """Chunks of a few rows, so many of them pass through the storing thread; pages of 7
+    rows in blocks of 4, so blocks straddle pages."""
     monkeypatch.setattr(filestore, "CHUNK_BYTES", 700)
     monkeypatch.setattr(audit, "BLOCK_BYTES", 350)
+    monkeypatch.setattr(audit, "BLOCK_ROWS", 4)
+    monkeypatch.setattr(audit_rows, "PAGE_ROWS", 7)
 
 
 def test_the_streamed_file_is_the_rendered_file_byte_for_byte(
@@ -108,8 +111,9 @@ def test_the_streamed_file_is_the_rendered_file_byte_for_byte(
             for b in counted
         ]
         lines = stored_bytes.decode().splitlines()
-        body = lines[lines.index("receipt,weight_milli,split,chain") + 1 : -1]
-        rows = [line.rsplit(",", 1)[0] for line in body]
+        body = lines[lines.index("receipt,weight_milli,split") + 1 : -1]
+        rows = [line for line in body if not line.startswith("block,")]
+        assert len(body) == len(rows) + 15  # a block line after every 4 rows, 60 rows
         assert rows == expected and any(" " in row for row in rows)
         assert {row.split(",")[1] for row in rows} == {"1000", "2500"}
         for ballot in session.scalars(select(Ballot).where(Ballot.round_id == round_id)):
@@ -131,7 +135,7 @@ def test_a_close_killed_while_streaming_leaves_no_file_and_resumes(
     def dying(data: bytes) -> Any:
         nonlocal hashed
         hashed += 1
-        if hashed == 40:  # chunks before it were handed to the storing thread already
+        if hashed == 10:  # the 10th of 15 blocks: chunks before it went to the storing thread
             raise Killed("killed in the middle of the audit file")
         return real(data)
 

@@ -69,6 +69,7 @@ def test_every_receipt_is_found_on_its_own_line(
     # Small chunks: the file spans many, and each lookup reads only the one holding it.
     monkeypatch.setattr(filestore, "CHUNK_BYTES", chunk)
     monkeypatch.setattr(audit, "BLOCK_BYTES", chunk // 2)
+    monkeypatch.setattr(audit, "BLOCK_ROWS", 3)  # blocks of 3 rows: a chunk holds a few
     rnd, _, cast = _closed(session, app, audit_dir, voters=40)
     stored = audit.stored_audit(session, rnd)
     assert stored is not None
@@ -85,6 +86,11 @@ def test_every_receipt_is_found_on_its_own_line(
         assert found is not None and found.line_number is not None
         assert lines[found.line_number - 1] == found.line
         assert found.line.startswith(ballot.receipt or "")
+        # The row's block: its hash is on the first block line after the row.
+        after = lines[found.line_number :]
+        assert found.block and f"block,{found.block}" == next(
+            line for line in after if line.startswith("block,")
+        )
     assert receipts.find_receipt(database(app), session, rnd, "0" * 64) is None
     assert receipts.find_receipt(database(app), session, rnd, "f" * 64) is None
 
@@ -128,7 +134,9 @@ def test_the_downloaded_tool_checks_file_and_receipt_without_numpy(
     assert "it is yours" in run.stdout
     tampered = tmp_path / "tampered.csv"
     text = audit.read_text()
-    tampered.write_text(text.replace(f",{ballot.split.replace(',', ' ')},", ",1:10000,", 1))
+    row = f",{ballot.split.replace(',', ' ')}\n"
+    assert row in text
+    tampered.write_text(text.replace(row, ",1:10000\n", 1))
     run = subprocess.run(
         [sys.executable, "-S", "-I", str(tool), str(tampered)], capture_output=True, text=True
     )
