@@ -66,10 +66,14 @@ def close_1m(full: bool) -> str:
 
     n = 1_000_000 if full else 100_000
     admin = os.environ.get("BENCH_ADMIN_URL", DEFAULT_POSTGRES)
-    got = run(admin, n, os.environ.get("BENCH_DATABASE_URL"))
+    # Full: the median of three closes of copies of one load (the floor is noisy).
+    got = run(admin, n, os.environ.get("BENCH_DATABASE_URL"), runs=3 if full else 1)
+    # The target is set at a million ballots; at 100,000 the claim and the process's start
+    # weigh three times as much against a floor ten times smaller.
+    target = "target <= 3" if full else "target <= 3 at 1,000,000: make bench FULL=1"
     return (
         f"close+publish {got['total']:.2f} s, COPY floor {got['floor']:.2f} s at {n:,} ballots "
-        f"x 12 channels, ratio {got['total'] / got['floor']:.2f} (target <= 3), "
+        f"x 12 channels, ratio {got['total'] / got['floor']:.2f} ({target}), "
         f"peak memory {got['peak_mb']:.0f} MB (target <= 300)"
     )
 
