@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from catalog import claims
@@ -54,16 +55,16 @@ def test_member_claims_a_key_and_releases_a_licence(
 
     page.get_by_role("link", name="Catalogue", exact=True).click()
     page.get_by_role("link", name="Safe & Private").click()
-    assert not page.get_by_text("Pixel Studio").is_visible()  # another channel
+    expect(page.get_by_text("Pixel Studio")).to_be_hidden()  # another channel
     page.get_by_label("Search by name").fill("vaultly")
     page.get_by_role("button", name="Show").click()
     page.get_by_role("link", name="Vaultly Password Manager").click()
-    assert page.get_by_text("5 left").is_visible()
-    assert page.get_by_text("One device per member.").is_visible()
+    expect(page.get_by_text("5 left")).to_be_visible()
+    expect(page.get_by_text("One device per member.")).to_be_visible()
     page.get_by_role("button", name="Claim my licence").click()
 
-    assert page.get_by_text("Claimed. Your licence is below.").is_visible()
-    assert page.get_by_role("heading", name="My licences").is_visible()
+    expect(page.get_by_text("Claimed. Your licence is below.")).to_be_visible()
+    expect(page.get_by_role("heading", name="My licences")).to_be_visible()
     with database(live_server.app).transaction() as session:
         key = session.scalar(
             select(LicenceKey.value)
@@ -71,12 +72,13 @@ def test_member_claims_a_key_and_releases_a_licence(
             .where(LicenceKey.value.like("KEY-%"), Claim.released_at.is_(None))
             .order_by(Claim.id.desc())
         )
-    assert key and page.get_by_text(key).is_visible()
+    assert key
+    expect(page.get_by_text(key)).to_be_visible()
 
     page.get_by_role("button", name="Release Tunnelwise VPN").click()
-    assert page.get_by_text("Released Tunnelwise VPN.").is_visible()
-    assert not page.get_by_role("heading", name="Tunnelwise VPN").is_visible()
-    assert page.get_by_role("heading", name="Vaultly Password Manager").is_visible()
+    expect(page.get_by_text("Released Tunnelwise VPN.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Tunnelwise VPN")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Vaultly Password Manager")).to_be_visible()
     shot = tmp_path / "my-licences.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 from market.webdb import database
 from tests.market.factories import PASSWORD, make_member, make_proposal
 from tests.support import LiveServer
@@ -29,21 +31,21 @@ def test_a_comment_thread(page: Any, live_server: LiveServer, tmp_path: Path) ->
     page.get_by_label("Comment", exact=True).fill("Should we fund **support** from the reserve?")
     page.get_by_role("button", name="Post comment").click()
     page.get_by_text("Your comment is posted.").wait_for()
-    assert page.locator(".comment strong", has_text="support").is_visible()
+    expect(page.locator(".comment strong", has_text="support")).to_be_visible()
     page.get_by_role("link", name="Edit").click()
     page.get_by_label("Comment", exact=True).fill(
         "Should we fund *support* from the reserve first?"
     )
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Your comment is changed.").wait_for()
-    assert page.get_by_text("edited").is_visible()
+    expect(page.get_by_text("edited")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
 
     _log_in(page, base, "ben@example.com")
     page.goto(f"{base}/decisions/{proposal_id}")
     page.get_by_label("Comment", exact=True).fill("<script>alert(1)</script>")
     page.get_by_role("button", name="Post comment").click()
-    assert page.get_by_text("Comments cannot carry HTML scripts").is_visible()
+    expect(page.get_by_text("Comments cannot carry HTML scripts")).to_be_visible()
     page.goto(f"{base}/decisions/{proposal_id}")
     page.locator(".comment summary", has_text="Reply").click()
     page.get_by_label("Your reply").fill("Yes, for six months.")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from bench import fakestripe
@@ -48,7 +49,7 @@ def test_sign_up_pay_and_see_the_books(
         page.get_by_role("button", name="Log in").click()
         # Once in, the next step is one obvious button.
         page.get_by_role("link", name="Pay my dues").click()
-        assert page.get_by_text("pending").first.is_visible()
+        expect(page.get_by_text("pending").first).to_be_visible()
         page.get_by_role("button", name="Pay my dues by card").click()
 
         page.wait_for_url(base + "/dues/pay")
@@ -63,8 +64,8 @@ def test_sign_up_pay_and_see_the_books(
         page.get_by_role("button", name="Pay $5.00 a month").click()
 
         page.wait_for_url(base + "/dues")
-        assert page.get_by_text("you are an active member").is_visible()
-        assert page.locator(".status-active").first.is_visible()
+        expect(page.get_by_text("you are an active member")).to_be_visible()
+        expect(page.locator(".status-active").first).to_be_visible()
         page.screenshot(path=str(tmp_path / "my-dues.png"), full_page=True)
 
         month = datetime.now(UTC).strftime("%Y-%m")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from market.webdb import database
 from tests import support
@@ -40,9 +41,9 @@ def test_admin_closes_a_round_through_a_worker_and_watches_it_publish(
         _log_in(page, server.url, "admin@example.com")
         page.goto(f"{server.url}/admin/rounds/{rid}")
         page.get_by_role("button", name="Close and publish").click()
-        assert page.get_by_text(closes.strftime("%d %B %Y at %H:%M UTC")).is_visible()
+        expect(page.get_by_text(closes.strftime("%d %B %Y at %H:%M UTC"))).to_be_visible()
         page.get_by_role("button", name="Close now, before").click()
-        assert page.locator("#job-progress progress").count() == 1
+        expect(page.locator("#job-progress progress")).to_have_count(1)
         page.wait_for_url(f"**/rounds/{rid}/results", timeout=90_000)
-        assert page.locator("svg rect.bar-outcome").count() == 2
+        expect(page.locator("svg rect.bar-outcome")).to_have_count(2)
         database(server.app).engine.dispose()

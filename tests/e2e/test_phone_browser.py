@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from allocation.models import Round, RoundStatus
@@ -114,7 +115,7 @@ def test_the_menu_opens_without_javascript(browser: Any, live_server: LiveServer
     page = context.new_page()
     page.goto(live_server.url + "/")
     catalogue = page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalogue")
-    assert not catalogue.is_visible()
+    expect(catalogue).to_be_hidden()
     page.get_by_text("Menu").click()
-    assert catalogue.is_visible()
+    expect(catalogue).to_be_visible()
     context.close()

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import select, update
 
 from market.db import utcnow
@@ -60,7 +61,7 @@ def test_propose_vote_block_and_outcome(page: Any, live_server: LiveServer, tmp_
     page.get_by_label("Closes at (UTC)").fill(closes)
     page.get_by_role("button", name="Open the proposal").click()
     page.get_by_text("Your proposal is open for positions.").wait_for()
-    assert page.locator("article strong", has_text="member support").is_visible()
+    expect(page.locator("article strong", has_text="member support")).to_be_visible()
     _log_out(page)
 
     _take_position(page, base, "ben@example.com", title, "Agree", "")
@@ -70,7 +71,7 @@ def test_propose_vote_block_and_outcome(page: Any, live_server: LiveServer, tmp_
 
     # A block with no reason is refused, with the explanation of what a block means.
     _take_position(page, base, "dev@example.com", title, "Block", "")
-    assert page.get_by_text("A block needs a reason.").is_visible()
+    expect(page.get_by_text("A block needs a reason.")).to_be_visible()
     page.get_by_label("Block", exact=True).check()
     page.get_by_label("Reason", exact=True).fill("The reserve already covers a year")
     page.get_by_role("button", name="Save my position").click()
@@ -79,7 +80,7 @@ def test_propose_vote_block_and_outcome(page: Any, live_server: LiveServer, tmp_
     results = page.locator("table.counts")
     assert results.locator("tr:has(.stance-agree) td.num").inner_text() == "2"
     assert results.locator("tr:has(.stance-block) td.num").inner_text() == "1"
-    assert page.get_by_role("cell", name="The reserve already covers a year").is_visible()
+    expect(page.get_by_role("cell", name="The reserve already covers a year")).to_be_visible()
     assert "3 of 4" in page.locator(".turnout").inner_text()
     page.screenshot(path=str(tmp_path / "results-open.png"), full_page=True)
     _log_out(page)
@@ -94,14 +95,14 @@ def test_propose_vote_block_and_outcome(page: Any, live_server: LiveServer, tmp_
 
     _log_in(page, base, "ada@example.com")
     page.goto(f"{base}/decisions/{proposal_id}")
-    assert page.get_by_text("Flagged for discussion:").is_visible()
+    expect(page.get_by_text("Flagged for discussion:")).to_be_visible()
     page.get_by_role("link", name="Write the outcome").click()
     page.get_by_label("Outcome").fill(
         "Not adopted: Dev's block stands. We discuss the reserve at the next meeting."
     )
     page.get_by_role("button", name="Publish the outcome").click()
     page.get_by_text("The outcome is published").wait_for()
-    assert page.get_by_text("Not adopted: Dev's block stands.").is_visible()
+    expect(page.get_by_text("Not adopted: Dev's block stands.")).to_be_visible()
     shot = Path(__file__).resolve().parents[2] / "instance" / "proposal-results.png"
     shot.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)

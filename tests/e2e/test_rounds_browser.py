@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 from allocation import recount
 from market.webdb import database
 from tests.allocation.factories import fund_pool, open_round, pay_dues
@@ -47,7 +49,7 @@ def test_vote_close_results_and_recount(page: Any, live_server: LiveServer, tmp_
 
     _log_in(page, base, nia_email)
     page.get_by_role("link", name="Vote").click()
-    assert page.get_by_text("$1,350.00").is_visible()
+    expect(page.get_by_text("$1,350.00")).to_be_visible()
     for name, pct in [
         ("Safe & Private", "50"),
         ("Know More", "30"),
@@ -71,13 +73,14 @@ def test_vote_close_results_and_recount(page: Any, live_server: LiveServer, tmp_
     page.goto(f"{base}/admin/rounds/{rid}")
     page.get_by_role("button", name="Close and publish").click()
     page.get_by_role("button", name="Close now, before").click()  # it closes early: confirm
-    assert page.get_by_text("Round closed and published").is_visible()
+    expect(page.get_by_text("Round closed and published")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
 
     _log_in(page, base, nia_email)
     page.goto(f"{base}/rounds/{rid}/results")
-    assert page.locator("svg rect.bar-outcome").count() == 4
-    assert page.get_by_role("cell", name="$675.00", exact=True).is_visible()  # only Nia voted: 50 %
+    expect(page.locator("svg rect.bar-outcome")).to_have_count(4)
+    only_nia = page.get_by_role("cell", name="$675.00", exact=True)  # only Nia voted: 50 %
+    expect(only_nia).to_be_visible()
     page.screenshot(path=str(SHOTS / "rounds-results.png"), full_page=True)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the ballots (CSV)").click()
@@ -89,5 +92,5 @@ def test_vote_close_results_and_recount(page: Any, live_server: LiveServer, tmp_
     page.get_by_role("link", name="My dues").click()
     page.get_by_role("link", name="Where my dues went").click()
     part = page.locator(".trail-parts").get_by_role("cell", name="$2.25", exact=True)
-    assert part.is_visible()  # 50 % of her $4.50
+    expect(part).to_be_visible()  # 50 % of her $4.50
     page.screenshot(path=str(SHOTS / "rounds-my-dues.png"), full_page=True)
