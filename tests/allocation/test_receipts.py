@@ -141,3 +141,24 @@ def test_the_downloaded_tool_checks_file_and_receipt_without_numpy(
         [sys.executable, "-S", "-I", str(tool), str(tampered)], capture_output=True, text=True
     )
     assert run.returncode == 2 and "chain breaks" in run.stderr
+
+
+def test_find_receipt_names_the_block_that_covers_the_row(
+    session: Session, app: Flask, login: Login, audit_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit, "BLOCK_ROWS", 3)  # 7 rows: blocks of 3, 3 and 1
+    rnd, members, cast = _closed(session, app, audit_dir, voters=7)
+    assert rnd.audit_head
+    shown = {}
+    for member, ballot in zip(members, cast, strict=True):
+        found = receipts.find_receipt(database(app), session, rnd, ballot.receipt or "")
+        assert found is not None and found.block
+        text = (
+            login(member).get(f"/rounds/{rnd.id}/receipt?r={ballot.receipt}").get_data(as_text=True)
+        )
+        last = found.block == rnd.audit_head
+        shown[found.block] = last
+        assert ("in the file's last block of rows" in text) == last
+        assert (f'block of rows whose hash is <code class="hash">{found.block}' in text) != last
+        assert f'final hash{" " if last else " is "}<code class="hash">{rnd.audit_head}' in text
+    assert sorted(shown.values()) == [False, False, True]  # three blocks, one of them last
